@@ -1,0 +1,84 @@
+/* arcvmm public C library API.
+ *
+ * Lifecycle: arcvmm_config_init -> fill the config -> arcvmm_create (checks
+ * every input, loads the kernel; no vCPU runs yet) -> arcvmm_start ->
+ * arcvmm_pause/arcvmm_resume any number of times -> arcvmm_wait (blocks
+ * until the guest powers off, resets or fails, or arcvmm_stop is called) ->
+ * arcvmm_destroy. All functions return 0 or a negative errno unless noted.
+ * Several VMs may live in one process. */
+#ifndef ARCVMM_H
+#define ARCVMM_H
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum arcvmm_console_mode {
+    ARCVMM_CONSOLE_STDIO,  /* guest console <-> the console fds (default stdin/stdout) */
+    ARCVMM_CONSOLE_FILE,   /* guest output appended to console_path, no input */
+    ARCVMM_CONSOLE_NONE,   /* output discarded, no input */
+};
+
+struct arcvmm_config {
+    const char *kernel;       /* bzImage or ELF vmlinux with a PVH note (required) */
+    const char *initrd;       /* optional */
+    const char *cmdline;      /* NULL: ARCVMM_DEFAULT_CMDLINE */
+    int cpus;                 /* 1..arcvmm_max_cpus() */
+    uint64_t memory_mib;      /* guest RAM in MiB */
+    enum arcvmm_console_mode console;
+    const char *console_path; /* for ARCVMM_CONSOLE_FILE */
+    int console_in_fd;        /* STDIO mode: input fd (default 0, -1 for none) */
+    int console_out_fd;       /* STDIO mode: output fd (default 1) */
+};
+
+#define ARCVMM_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+
+enum arcvmm_state {
+    ARCVMM_CREATED, ARCVMM_RUNNING, ARCVMM_PAUSED, ARCVMM_STOPPED,
+};
+
+enum arcvmm_exit_reason {
+    ARCVMM_EXIT_NONE,       /* still running */
+    ARCVMM_EXIT_POWEROFF,   /* guest powered off */
+    ARCVMM_EXIT_RESET,      /* guest rebooted */
+    ARCVMM_EXIT_STOPPED,    /* arcvmm_stop() was called */
+    ARCVMM_EXIT_ERROR,      /* the VM failed; message says why */
+};
+
+struct arcvmm_exit {
+    enum arcvmm_exit_reason reason;
+    char message[1024];     /* for ERROR: reason and vCPU registers */
+};
+
+struct arcvmm;
+
+const char *arcvmm_version(void);
+/* Defaults: 1 cpu, 256 MiB, console on stdio, no initrd. */
+void arcvmm_config_init(struct arcvmm_config *cfg);
+/* Largest vCPU count this host's hypervisor and arcvmm support, or a negative errno. */
+int arcvmm_max_cpus(void);
+/* Validate cfg, create the VM and load the guest. On failure *out is NULL and
+ * err holds one line naming the bad input and the reason. */
+int arcvmm_create(const struct arcvmm_config *cfg, struct arcvmm **out, char *err, size_t errlen);
+/* Start every vCPU. Returns once they all run. */
+int arcvmm_start(struct arcvmm *vm);
+/* Stop every vCPU and return only when all of them are parked outside the guest. */
+int arcvmm_pause(struct arcvmm *vm);
+int arcvmm_resume(struct arcvmm *vm);
+/* End the VM: every vCPU and helper thread is joined within a bounded time
+ * (-ETIMEDOUT otherwise). Safe to call in any state, more than once. */
+int arcvmm_stop(struct arcvmm *vm);
+/* Block until the VM ends; fills *ex (may be NULL). */
+int arcvmm_wait(struct arcvmm *vm, struct arcvmm_exit *ex);
+/* An fd that becomes readable once the VM has ended (for poll loops). */
+int arcvmm_exit_fd(const struct arcvmm *vm);
+enum arcvmm_state arcvmm_get_state(struct arcvmm *vm);
+/* Stop (if needed) and free everything. NULL is fine. */
+void arcvmm_destroy(struct arcvmm *vm);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# Builds arcvmm's default Linux guest, reproducibly, from Debian packages.
+#
+#   scripts/guest.sh [OUTDIR]          (default: build/guest)
+#
+# Outputs in OUTDIR:
+#   bzImage              Debian's cloud kernel (linux-image-cloud-amd64)
+#   vmlinux              the ELF inside bzImage (has the Xen PVH entry note)
+#   initramfs.cpio.gz    busybox-static + tests/guest/init + virtio modules
+#   kernel.txt           the Debian package name and version used
+# The same inputs give byte-identical outputs (fixed order, mtimes, owners).
+# Outputs are only replaced when their content changes.
+#
+# Environment:
+#   ARCVMM_CACHE       download/unpack cache (default: build/cache)
+#   ARCVMM_KERNEL_PKG  concrete kernel package to use instead of resolving
+#                      linux-image-cloud-amd64 (e.g. linux-image-6.1.0-56-cloud-amd64)
+#
+# The file can also be sourced (scripts/rig.sh does) for its gk_* helpers:
+#   gk_need_pkgs PKG...               apt-get install what is missing
+#   gk_kernel                         sets GK_KVER, GK_KROOT (unpacked package)
+#   gk_mod_order NAME...              prints module paths in load order
+#   gk_stage_modules DEST NAME...     modules (decompressed) into DEST/lib/modules
+#   gk_stage_busybox DEST             busybox-static + applet links into DEST
+#   gk_pack_cpio DIR OUT [gzip|none]  reproducible newc archive of DIR
+set -euo pipefail
+
+GK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+GK_CACHE=${ARCVMM_CACHE:-$GK_ROOT/build/cache}
+GK_META=linux-image-cloud-amd64
+# The modules the guest's virtio devices need (their dependencies are added).
+GK_GUEST_MODULES=(virtio_mmio virtio_blk virtio_net virtio_console virtio_rng
+                  virtio_balloon vmw_vsock_virtio_transport virtiofs)
+
+gk_die() { echo "guest.sh: error: $*" >&2; exit 1; }
+gk_note() { echo "guest.sh: $*" >&2; }
+
+# Installs the given Debian packages unless dpkg already has them.
+gk_need_pkgs() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    gk_note "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+        apt-get update -qq >/dev/null || gk_die "apt-get update failed"
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+            gk_die "cannot install ${missing[*]}"
+    fi
+}
+
+# Prints the concrete kernel package name (e.g. linux-image-6.1.0-56-cloud-amd64).
+gk_kernel_pkg() {
+    local pkg
+    if [ -n "${ARCVMM_KERNEL_PKG:-}" ]; then
+        echo "$ARCVMM_KERNEL_PKG"
+        return
+    fi
+    pkg=$(apt-cache depends "$GK_META" 2>/dev/null |
+          awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }') || true
+    if [ -z "$pkg" ]; then
+        apt-get update -qq >/dev/null 2>&1 || true
+        pkg=$(apt-cache depends "$GK_META" 2>/dev/null |
+              awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }') || true
+    fi
+    echo "$pkg"
+}
+
+# Downloads and unpacks the kernel package once (cached under $GK_CACHE) and
+# runs depmod on it.  Sets GK_PKG, GK_PKGVER, GK_KVER and GK_KROOT (the
+# unpacked tree: GK_KROOT/boot/vmlinuz-$GK_KVER, GK_KROOT/lib/modules/$GK_KVER).
+gk_kernel() {
+    local pkg ver dir deb tmp
+    mkdir -p "$GK_CACHE/debs" "$GK_CACHE/kernel"
+    exec 9>"$GK_CACHE/.lock"
+    flock 9 # serialise concurrent downloads/unpacks
+    pkg=$(gk_kernel_pkg)
+    if [ -z "$pkg" ]; then
+        # Offline and no package lists: fall back to the newest cached tree.
+        dir=$(ls -d "$GK_CACHE"/kernel/*/.ok 2>/dev/null | sort -V | tail -n1) ||
+            true
+        [ -n "$dir" ] || gk_die "cannot resolve $GK_META (apt-cache depends) and nothing is cached"
+        dir=${dir%/.ok}
+        gk_note "apt lists unavailable; using cached $(basename "$dir")"
+    else
+        ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
+              awk '$1 == "Version:" { print $2; exit }') || true
+        dir="$GK_CACHE/kernel/${pkg}_${ver:-unknown}"
+        if [ -z "$ver" ] || [ ! -f "$dir/.ok" ]; then
+            [ -n "$ver" ] || gk_die "apt-cache knows no version of $pkg"
+            deb=$(ls "$GK_CACHE/debs/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n1) || true
+            if [ -z "$deb" ]; then
+                gk_note "downloading $pkg $ver"
+                (cd "$GK_CACHE/debs" &&
+                 apt-get download -qq -o APT::Sandbox::User=root "$pkg=$ver" >/dev/null) ||
+                    gk_die "apt-get download $pkg=$ver failed"
+                deb=$(ls "$GK_CACHE/debs/${pkg}_"*.deb | head -n1)
+            fi
+            gk_need_pkgs kmod
+            tmp="$dir.tmp.$$"
+            rm -rf "$tmp"
+            mkdir -p "$tmp"
+            dpkg-deb -x "$deb" "$tmp" || gk_die "cannot unpack $deb"
+            local kv
+            kv=$(ls "$tmp/lib/modules" | head -n1)
+            [ -n "$kv" ] || gk_die "$deb has no lib/modules"
+            depmod -b "$tmp" "$kv" || gk_die "depmod failed for $kv"
+            printf '%s %s %s\n' "$pkg" "$ver" "$kv" >"$tmp/.ok"
+            rm -rf "$dir"
+            mv "$tmp" "$dir"
+        fi
+    fi
+    read -r GK_PKG GK_PKGVER GK_KVER <"$dir/.ok"
+    GK_KROOT=$dir
+    flock -u 9
+    exec 9>&-
+    [ -f "$GK_KROOT/boot/vmlinuz-$GK_KVER" ] || gk_die "no vmlinuz in $GK_KROOT"
+}
+
+# Module name as the kernel sees it: no directory, no .ko[.xz], '-' -> '_'.
+gk_mod_norm() {
+    local n=${1##*/}
+    n=${n%%.ko*}
+    echo "${n//-/_}"
+}
+
+# Prints the modules.dep paths (relative to lib/modules/$GK_KVER) of NAMEs
+# and everything they depend on, each after its dependencies.  Names that are
+# built in or absent are reported on stderr and skipped.
+gk_mod_order() {
+    local mdir="$GK_KROOT/lib/modules/$GK_KVER" line path deps n
+    declare -A dep=() bypath=() builtin=() seen=()
+    while IFS= read -r line; do
+        path=${line%%:*}
+        deps=${line#*:}
+        dep[$path]=$deps
+        bypath[$(gk_mod_norm "$path")]=$path
+    done <"$mdir/modules.dep"
+    if [ -f "$mdir/modules.builtin" ]; then
+        while IFS= read -r line; do
+            builtin[$(gk_mod_norm "$line")]=1
+        done <"$mdir/modules.builtin"
+    fi
+    _gk_visit() {
+        local p=$1 d
+        [ -n "${seen[$p]:-}" ] && return 0
+        seen[$p]=1
+        for d in ${dep[$p]}; do _gk_visit "$d"; done
+        echo "$p"
+    }
+    for n in "$@"; do
+        n=$(gk_mod_norm "$n")
+        if [ -n "${bypath[$n]:-}" ]; then
+            _gk_visit "${bypath[$n]}"
+        elif [ -n "${builtin[$n]:-}" ]; then
+            gk_note "module $n is built in"
+        else
+            gk_note "module $n is absent from $GK_KVER, skipped"
+        fi
+    done
+}
+
+# Copies NAMEs and their dependencies into DEST/lib/modules/<name>.ko
+# (decompressed) and writes DEST/lib/modules/load-order.
+gk_stage_modules() {
+    local dest=$1; shift
+    local mdir="$GK_KROOT/lib/modules/$GK_KVER" order p base
+    order=$(gk_mod_order "$@")
+    mkdir -p "$dest/lib/modules"
+    : >"$dest/lib/modules/load-order"
+    for p in $order; do
+        base=${p##*/}
+        case "$base" in
+        *.ko)     cp "$mdir/$p" "$dest/lib/modules/$base" ;;
+        *.ko.xz)  base=${base%.xz};  xz -dc "$mdir/$p" >"$dest/lib/modules/$base" ;;
+        *.ko.gz)  base=${base%.gz};  gzip -dc "$mdir/$p" >"$dest/lib/modules/$base" ;;
+        *.ko.zst) base=${base%.zst}; gk_need_pkgs zstd
+                  zstd -qdc "$mdir/$p" >"$dest/lib/modules/$base" ;;
+        *) gk_die "unknown module format: $p" ;;
+        esac
+        echo "$base" >>"$dest/lib/modules/load-order"
+    done
+}
+
+# Installs busybox-static as DEST/bin/busybox with a link for every applet.
+gk_stage_busybox() {
+    local dest=$1 a
+    gk_need_pkgs busybox-static
+    mkdir -p "$dest/bin" "$dest/sbin" "$dest/usr/bin" "$dest/usr/sbin"
+    cp /bin/busybox "$dest/bin/busybox"
+    for a in $(/bin/busybox --list-full); do
+        case "$a" in linuxrc | bin/busybox) continue ;; esac
+        [ -e "$dest/$a" ] || ln -s /bin/busybox "$dest/$a"
+    done
+}
+
+# Packs directory DIR into a newc cpio at OUT, compressed with gzip (default)
+# or not (none).  Owners, mtimes, inode numbers and order are fixed.
+gk_pack_cpio() {
+    local dir=$1 out=$2 comp=${3:-gzip}
+    gk_need_pkgs cpio
+    find "$dir" -type d -exec chmod 0755 {} +
+    find "$dir" -exec touch -h -d @0 {} +
+    (
+        cd "$dir"
+        find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+            cpio -o -H newc --null --reproducible --owner=0:0 --quiet
+    ) | if [ "$comp" = gzip ]; then gzip -n -9; else cat; fi >"$out"
+}
+
+# Replaces DST by SRC if their contents differ (keeps DST's mtime otherwise).
+gk_install() {
+    if cmp -s "$1" "$2"; then rm -f "$1"; else mv -f "$1" "$2"; fi
+}
+
+# Extracts the vmlinux ELF from bzImage IN into OUT.
+gk_extract_vmlinux() {
+    local in=$1 out=$2 setup_sects pm off len magic size
+    u32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
+    setup_sects=$(od -An -tu1 -j $((0x1f1)) -N1 "$in" | tr -d ' ')
+    [ "$setup_sects" -ne 0 ] || setup_sects=4
+    pm=$(((setup_sects + 1) * 512))
+    off=$((pm + $(u32 "$in" $((0x248)))))
+    len=$(u32 "$in" $((0x24c)))
+    [ "$len" -gt 4 ] || gk_die "$in: no payload in the setup header"
+    # The kernel build appends the uncompressed size (le32) to the payload.
+    size=$(u32 "$in" $((off + len - 4)))
+    magic=$(od -An -tx1 -j "$off" -N6 "$in" | tr -d ' \n')
+    local payload=(dd if="$in" iflag=skip_bytes,count_bytes skip="$off" count=$((len - 4)) bs=1M status=none)
+    case "$magic" in
+    02214c18*)     gk_need_pkgs lz4;  "${payload[@]}" | lz4 -dc >"$out" ;;
+    fd377a585a00)  gk_need_pkgs xz-utils; "${payload[@]}" | xz -dc --single-stream >"$out" ;;
+    1f8b*)         "${payload[@]}" | gzip -dc >"$out" ;;
+    28b52ffd*)     gk_need_pkgs zstd; "${payload[@]}" | zstd -qdc >"$out" ;;
+    *) gk_die "$in: unsupported kernel compression (magic $magic)" ;;
+    esac
+    [ "$(stat -c %s "$out")" -eq "$size" ] ||
+        gk_die "$in: decompressed $(stat -c %s "$out") bytes, header says $size"
+    [ "$(od -An -tx1 -N4 "$out" | tr -d ' ')" = 7f454c46 ] || gk_die "$out is not an ELF"
+    gk_need_pkgs binutils
+    readelf -n "$out" | grep -Eq 'XEN_ELFNOTE_PHYS32_ENTRY|note type: \(0x0*12\)' ||
+        gk_die "$out has no Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)"
+}
+
+gk_main() {
+    local out=${1:-$GK_ROOT/build/guest}
+    [ $# -le 1 ] || gk_die "usage: scripts/guest.sh [OUTDIR]"
+    [ -f "$GK_ROOT/tests/guest/init" ] || gk_die "missing tests/guest/init"
+    gk_need_pkgs busybox-static cpio kmod lz4 xz-utils binutils
+    gk_kernel
+    mkdir -p "$out"
+    out=$(cd "$out" && pwd)
+    GK_WORK=$(mktemp -d "$out/.work.XXXXXX")
+    trap 'rm -rf "$GK_WORK"' EXIT
+    local work=$GK_WORK
+
+    cp "$GK_KROOT/boot/vmlinuz-$GK_KVER" "$work/bzImage"
+    gk_extract_vmlinux "$work/bzImage" "$work/vmlinux"
+
+    local r="$work/root"
+    mkdir -p "$r"/{dev,proc,sys,tmp,run,root,etc,mnt}
+    gk_stage_busybox "$r"
+    gk_stage_modules "$r" "${GK_GUEST_MODULES[@]}"
+    cp "$GK_ROOT/tests/guest/init" "$r/init"
+    find "$r" -type f -exec chmod 0644 {} +
+    chmod 0755 "$r/init" "$r/bin/busybox"
+    gk_pack_cpio "$r" "$work/initramfs.cpio.gz" gzip
+
+    printf '%s %s %s\n' "$GK_PKG" "$GK_PKGVER" "$GK_KVER" >"$work/kernel.txt"
+    local f
+    for f in bzImage vmlinux initramfs.cpio.gz kernel.txt; do
+        gk_install "$work/$f" "$out/$f"
+    done
+    echo "guest: $out ($GK_PKG $GK_PKGVER; modules: $(tr '\n' ' ' <"$r/lib/modules/load-order"))"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    gk_main "$@"
+fi

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Sets up and runs every arcvmm test tier (see DESIGN.md):
+#   1. unit tests (pure code) and CLI error tests, plain and ASan/UBSan
+#   2. kvm: the freestanding test guest on this machine's /dev/kvm, plain and ASan/UBSan
+#   3. e2e: Debian's kernel under arcvmm, inside the nested rig when the host
+#      KVM cannot run a stock kernel
+# Usage: scripts/test.sh [--no-e2e]   (the last line is the overall "N passed, N failed")
+set -uo pipefail
+cd "$(dirname "$0")/.."
+e2e=1
+[ "${1:-}" = "--no-e2e" ] && e2e=0
+
+scripts/setup.sh || { echo "setup failed"; exit 1; }
+make -s -j"$(nproc)" tests || { echo "build failed"; exit 1; }
+make -s -j"$(nproc)" SAN=1 tests || { echo "ASan build failed"; exit 1; }
+
+total_pass=0; total_fail=0
+# Run a suite command; its last "N passed, N failed" line is added to the totals.
+suite() {
+    local name=$1; shift
+    echo "=== $name"
+    local out rc line p f
+    out=$("$@" 2>&1); rc=$?
+    printf '%s\n' "$out" | tail -n 60
+    line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n1)
+    if [ -z "$line" ]; then p=0; f=1
+    else
+        p=$(sed -E 's/.*\b([0-9]+) passed.*/\1/' <<<"$line")
+        f=$(sed -E 's/.*, ([0-9]+) failed.*/\1/' <<<"$line")
+    fi
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    echo "--- $name: $p passed, $f failed"
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+}
+
+for b in build build/asan; do
+    suite "unit ($b)" tests/run-unit.sh "$b"/tests/unit/test_*
+    suite "cli errors ($b)" tests/cli/errors.sh "$b"/arcvmm
+done
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+    for b in build build/asan; do
+        for t in "$b"/tests/kvm/test_*; do
+            case "$t" in *.d) continue ;; esac
+            suite "kvm $(basename "$t") ($b)" "$t"
+        done
+    done
+else
+    echo "!!! NO /dev/kvm: tier 2 cannot run here; counted as failed"
+    total_fail=$((total_fail + 1))
+fi
+if [ "$e2e" = 1 ]; then
+    suite "e2e (Debian kernel)" tests/e2e/run.sh
+fi
+echo "total: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

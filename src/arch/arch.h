@@ -1,0 +1,23 @@
+/* What the shared VM code asks of an architecture (arch/<arch>/). */
+#ifndef ARCVMM_ARCH_H
+#define ARCVMM_ARCH_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+struct guest_mem;
+
+/* Lay out mem_bytes of RAM as guest regions (gpa and size only). */
+int arch_mem_layout(uint64_t mem_bytes, struct guest_mem *m);
+/* Largest vCPU count the arch's platform description supports. */
+int arch_max_cpus(void);
+/* After memory is mapped, before vCPUs exist: interrupt controllers,
+ * platform devices on vm->pio/vm->mmio, kernel/initrd/cmdline and firmware
+ * tables in guest memory. err: one line naming the bad input. */
+int arch_vm_setup(struct vm *vm, char *err, size_t errlen);
+/* Per vCPU, on the creating thread, before it first runs. */
+int arch_vcpu_setup(struct vm *vm, struct vcpu *v);
+/* Free whatever arch_vm_setup allocated. */
+void arch_vm_teardown(struct vm *vm);
+#endif

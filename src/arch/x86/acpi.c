@@ -1,0 +1,387 @@
+/* x86 ACPI tables; see acpi.h. Table layouts: ACPI 6.x spec chapter 5.
+ *
+ * The platform is "hardware-reduced" (FADT flag HW_REDUCED_ACPI): no PM1
+ * event/control blocks, no GPE blocks, no FACS. Power-off and reset go
+ * through the FADT sleep control/status and reset registers (I/O ports from
+ * layout.h), and devices are described in the DSDT. */
+#include "arch/x86/acpi.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/x86/aml.h"
+#include "arch/x86/layout.h"
+
+#define ACPI_OEM_ID        "ARCVMM"      /* 6 bytes */
+#define ACPI_OEM_TABLE_ID  "ARCVMM  "    /* 8 bytes */
+#define ACPI_OEM_REVISION  1
+#define ACPI_CREATOR_ID    "AVMM"
+#define ACPI_CREATOR_REV   1
+
+#define ACPI_HDR_LEN       36
+#define RSDP_LEN           36
+#define RSDP_V1_LEN        20            /* bytes the first checksum covers */
+#define FADT_LEN           276           /* ACPI 6.0+ FADT */
+#define FADT_REVISION      6
+#define FADT_MINOR_REV     0
+#define MADT_REVISION      4             /* ACPI 6.0-6.2 */
+#define DSDT_REVISION      2             /* 2+: 64-bit AML integers */
+#define XSDT_REVISION      1
+
+/* FADT offsets (ACPI 6.x, table 5.9). */
+#define FADT_DSDT          40
+#define FADT_PM_PROFILE    45
+#define FADT_SCI_INT       46
+#define FADT_IAPC_BOOT     109
+#define FADT_FLAGS         112
+#define FADT_RESET_REG     116
+#define FADT_RESET_VALUE   128
+#define FADT_MINOR         131
+#define FADT_X_DSDT        140
+#define FADT_SLEEP_CTL     244
+#define FADT_SLEEP_STS     256
+#define FADT_HV_VENDOR     268
+
+/* FADT Flags bits. */
+#define FADT_F_WBINVD          (1u << 0)
+#define FADT_F_PWR_BUTTON      (1u << 4)   /* 1 = no fixed-feature power button */
+#define FADT_F_SLP_BUTTON      (1u << 5)   /* 1 = no fixed-feature sleep button */
+#define FADT_F_RESET_REG_SUP   (1u << 10)
+#define FADT_F_HW_REDUCED_ACPI (1u << 20)
+
+/* IA-PC boot architecture flags. */
+#define IAPC_VGA_NOT_PRESENT   (1u << 2)
+#define IAPC_CMOS_RTC_NOT_PRESENT (1u << 5)
+
+#define PM_PROFILE_UNSPECIFIED 0
+
+/* Generic Address Structure: address space ids and access sizes. */
+#define GAS_SPACE_SYSTEM_IO    1
+#define GAS_ACCESS_BYTE        1
+
+/* MADT. */
+#define MADT_PCAT_COMPAT       1u
+#define MADT_LOCAL_APIC        0
+#define MADT_IOAPIC            1
+#define MADT_INT_OVERRIDE      2
+#define MADT_LAPIC_NMI         4
+#define MADT_LAPIC_ENABLED     1u
+/* MPS INTI flags: polarity bits 1..0, trigger mode bits 3..2. */
+#define MPS_ACTIVE_HIGH        0x1
+#define MPS_EDGE               (0x1 << 2)
+#define MPS_LEVEL              (0x3 << 2)
+
+#define ACPI_MAX_VIRTIO        256
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint8_t checksum(const uint8_t *p, size_t n)
+{
+    uint8_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum = (uint8_t)(sum + p[i]);
+    return (uint8_t)-sum;
+}
+
+/* Standard 36-byte header; the checksum (offset 9) is set by table_finish. */
+static void put_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
+{
+    memcpy(t, sig, 4);
+    put32(t + 4, len);
+    t[8] = rev;
+    t[9] = 0;
+    memcpy(t + 10, ACPI_OEM_ID, 6);
+    memcpy(t + 16, ACPI_OEM_TABLE_ID, 8);
+    put32(t + 24, ACPI_OEM_REVISION);
+    memcpy(t + 28, ACPI_CREATOR_ID, 4);
+    put32(t + 32, ACPI_CREATOR_REV);
+}
+
+static void table_finish(uint8_t *t, size_t len)
+{
+    t[9] = 0;
+    t[9] = checksum(t, len);
+}
+
+/* Generic Address Structure for a byte-wide register in I/O space. */
+static void put_gas_io8(uint8_t *p, uint16_t port)
+{
+    p[0] = GAS_SPACE_SYSTEM_IO;
+    p[1] = 8;                   /* register bit width */
+    p[2] = 0;                   /* bit offset */
+    p[3] = GAS_ACCESS_BYTE;
+    put64(p + 4, port);
+}
+
+static int config_valid(const struct acpi_config *cfg)
+{
+    if (!cfg || cfg->ncpus < 1 || cfg->ncpus > 255)
+        return 0;
+    if (cfg->nvirtio < 0 || cfg->nvirtio > ACPI_MAX_VIRTIO)
+        return 0;
+    if (cfg->nvirtio > 0 && !cfg->virtio)
+        return 0;
+    for (int i = 0; i < cfg->nvirtio; i++) {
+        const struct acpi_virtio_dev *d = &cfg->virtio[i];
+        /* Memory32Fixed: the whole window must lie below 4 GiB. */
+        if (d->size == 0 || d->base > 0x100000000ULL - d->size)
+            return 0;
+    }
+    return 1;
+}
+
+/* DSDT body (AML after the header). */
+static void dsdt_body(const struct acpi_config *cfg, struct aml *out)
+{
+    struct aml pkg, sb, dev, res;
+
+    /* Name(_S5_, Package(){SLP_TYP, 0, 0, 0}): Linux only offers ACPI
+     * power-off if \_S5 exists; it writes SLP_TYP<<2 | SLP_EN to the FADT
+     * sleep control register. */
+    aml_init(&pkg);
+    aml_integer(&pkg, X86_ACPI_S5_SLP_TYP);
+    aml_integer(&pkg, 0);
+    aml_integer(&pkg, 0);
+    aml_integer(&pkg, 0);
+    aml_name(out, "_S5");
+    aml_package(out, 4, &pkg);
+    aml_free(&pkg);
+
+    aml_init(&sb);
+
+    /* COM1: 8250 UART at 0x3f8, ISA IRQ 4. */
+    aml_init(&dev);
+    aml_init(&res);
+    aml_name(&dev, "_HID");
+    aml_eisaid(&dev, "PNP0501");
+    aml_name_integer(&dev, "_UID", 0);
+    aml_res_io(&res, 1, X86_COM1_PORT, X86_COM1_PORT, 0x01, 8);
+    aml_res_irq_noflags(&res, X86_COM1_IRQ);
+    aml_res_end(&res);
+    aml_name(&dev, "_CRS");
+    aml_buffer(&dev, &res);
+    aml_device(&sb, "COM1", &dev);
+    aml_free(&res);
+    aml_free(&dev);
+
+    /* virtio-mmio devices, matched by Linux's virtio_mmio driver. */
+    for (int i = 0; i < cfg->nvirtio; i++) {
+        const struct acpi_virtio_dev *d = &cfg->virtio[i];
+        char name[8];
+        snprintf(name, sizeof(name), "VR%02X", (unsigned)i & 0xff);
+        aml_init(&dev);
+        aml_init(&res);
+        aml_name_string(&dev, "_HID", "LNRO0005");
+        aml_name_integer(&dev, "_UID", (uint64_t)i);
+        aml_res_mem32_fixed(&res, 1, (uint32_t)d->base, d->size);
+        aml_res_ext_irq(&res, AML_IRQ_CONSUMER | AML_IRQ_EDGE, d->irq);
+        aml_res_end(&res);
+        aml_name(&dev, "_CRS");
+        aml_buffer(&dev, &res);
+        aml_device(&sb, name, &dev);
+        aml_free(&res);
+        aml_free(&dev);
+    }
+
+    aml_scope(out, "\\_SB", &sb);
+    aml_free(&sb);
+}
+
+int acpi_build_dsdt(const struct acpi_config *cfg, uint8_t **out, size_t *len)
+{
+    struct aml a;
+    int err;
+
+    if (!config_valid(cfg))
+        return -EINVAL;
+    aml_init(&a);
+    /* Reserve the header, then append the AML. */
+    uint8_t hdr[ACPI_HDR_LEN] = { 0 };
+    aml_bytes(&a, hdr, sizeof(hdr));
+    dsdt_body(cfg, &a);
+    if (!a.err && a.len > UINT32_MAX)
+        a.err = -E2BIG;
+    if (a.err) {
+        err = a.err == -ENOMEM ? -ENOMEM : -EINVAL;
+        aml_free(&a);
+        return err;
+    }
+    put_header(a.buf, "DSDT", (uint32_t)a.len, DSDT_REVISION);
+    table_finish(a.buf, a.len);
+    *out = a.buf;
+    *len = a.len;
+    return 0;
+}
+
+static size_t align16(size_t v)
+{
+    return (v + 15) & ~(size_t)15;
+}
+
+static void build_rsdp(uint8_t *t, uint64_t xsdt_addr)
+{
+    memcpy(t, "RSD PTR ", 8);
+    memcpy(t + 9, ACPI_OEM_ID, 6);
+    t[15] = 2;                      /* revision: ACPI 2.0+ */
+    put32(t + 16, 0);               /* RsdtAddress: no RSDT */
+    put32(t + 20, RSDP_LEN);
+    put64(t + 24, xsdt_addr);
+    t[8] = checksum(t, RSDP_V1_LEN);
+    t[32] = checksum(t, RSDP_LEN);
+}
+
+static void build_xsdt(uint8_t *t, uint64_t fadt_addr, uint64_t madt_addr)
+{
+    const uint32_t len = ACPI_HDR_LEN + 2 * 8;
+    put_header(t, "XSDT", len, XSDT_REVISION);
+    put64(t + ACPI_HDR_LEN, fadt_addr);
+    put64(t + ACPI_HDR_LEN + 8, madt_addr);
+    table_finish(t, len);
+}
+
+static void build_fadt(uint8_t *t, uint64_t dsdt_addr)
+{
+    put_header(t, "FACP", FADT_LEN, FADT_REVISION);
+    /* FIRMWARE_CTRL / X_FIRMWARE_CTRL stay 0: with HW_REDUCED_ACPI that
+     * means there is no FACS. SMI_CMD, ACPI_ENABLE/DISABLE, the PM1/PM2/
+     * PM timer/GPE blocks and their lengths stay 0: none exist on a
+     * hardware-reduced platform. The 32-bit DSDT field is only set when it
+     * can hold the address (and then equals X_DSDT, as ACPICA expects). */
+    if (dsdt_addr <= UINT32_MAX)
+        put32(t + FADT_DSDT, (uint32_t)dsdt_addr);
+    t[FADT_PM_PROFILE] = PM_PROFILE_UNSPECIFIED;
+    put16(t + FADT_SCI_INT, X86_ACPI_SCI_IRQ);
+    /* IA-PC boot flags:
+     *  - VGA Not Present: there is no VGA; keeps Linux away from legacy
+     *    VGA memory/ports.
+     *  - CMOS RTC Not Present: no MC146818 at ports 0x70/0x71 (Linux then
+     *    skips the RTC; flip this if an RTC device is added).
+     *  - 8042 bit clear: Linux's i8042 driver then does not probe the
+     *    keyboard controller (saves boot time); resets use the FADT reset
+     *    register instead of the 8042 pulse.
+     *  - LEGACY_DEVICES clear: only disables PnP BIOS probing; COM1 is
+     *    described in the DSDT, which Linux enumerates regardless.
+     *  - MSI Not Supported clear: there is no PCI, so it is moot. */
+    put16(t + FADT_IAPC_BOOT, IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT);
+    /* WBINVD: the vCPU implements it. PWR/SLP_BUTTON set: no fixed-feature
+     * buttons (there are no fixed features on a hardware-reduced platform). */
+    put32(t + FADT_FLAGS, FADT_F_WBINVD | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
+                          FADT_F_RESET_REG_SUP | FADT_F_HW_REDUCED_ACPI);
+    put_gas_io8(t + FADT_RESET_REG, X86_ACPI_RESET_PORT);
+    t[FADT_RESET_VALUE] = X86_ACPI_RESET_VALUE;
+    /* ARM_BOOT_ARCH stays 0. */
+    t[FADT_MINOR] = FADT_MINOR_REV;
+    put64(t + FADT_X_DSDT, dsdt_addr);
+    put_gas_io8(t + FADT_SLEEP_CTL, X86_ACPI_SLEEP_CTL_PORT);
+    put_gas_io8(t + FADT_SLEEP_STS, X86_ACPI_SLEEP_STS_PORT);
+    memcpy(t + FADT_HV_VENDOR, "ARCVMM\0\0", 8);
+    table_finish(t, FADT_LEN);
+}
+
+static size_t madt_len(int ncpus)
+{
+    return ACPI_HDR_LEN + 8 + (size_t)ncpus * 8 + 12 + 2 * 10 + 6;
+}
+
+static uint8_t *madt_iso(uint8_t *p, uint8_t irq, uint32_t gsi, uint16_t flags)
+{
+    p[0] = MADT_INT_OVERRIDE;
+    p[1] = 10;
+    p[2] = 0;                       /* bus: ISA */
+    p[3] = irq;                     /* source IRQ */
+    put32(p + 4, gsi);
+    put16(p + 8, flags);
+    return p + 10;
+}
+
+static void build_madt(uint8_t *t, int ncpus)
+{
+    size_t len = madt_len(ncpus);
+    uint8_t *p = t + ACPI_HDR_LEN;
+
+    put_header(t, "APIC", (uint32_t)len, MADT_REVISION);
+    put32(p, (uint32_t)X86_LAPIC_ADDR);
+    /* PCAT_COMPAT: there is an 8259 pair (Linux ignores it when HW-reduced). */
+    put32(p + 4, MADT_PCAT_COMPAT);
+    p += 8;
+    for (int i = 0; i < ncpus; i++) {
+        p[0] = MADT_LOCAL_APIC;
+        p[1] = 8;
+        p[2] = (uint8_t)i;          /* ACPI processor UID */
+        p[3] = (uint8_t)i;          /* APIC id */
+        put32(p + 4, MADT_LAPIC_ENABLED);
+        p += 8;
+    }
+    p[0] = MADT_IOAPIC;
+    p[1] = 12;
+    p[2] = (uint8_t)ncpus;          /* IOAPIC id: after the CPUs' APIC ids */
+    p[3] = 0;
+    put32(p + 4, (uint32_t)X86_IOAPIC_ADDR);
+    put32(p + 8, 0);                /* GSI base */
+    p += 12;
+    /* The PIT's IRQ0 is wired to IOAPIC pin 2 on PC-compatibles. */
+    p = madt_iso(p, 0, 2, MPS_ACTIVE_HIGH | MPS_EDGE);
+    /* The SCI is level-triggered, active-high on GSI 9. */
+    p = madt_iso(p, X86_ACPI_SCI_IRQ, X86_ACPI_SCI_IRQ, MPS_ACTIVE_HIGH | MPS_LEVEL);
+    /* NMI arrives on every processor's LINT1. */
+    p[0] = MADT_LAPIC_NMI;
+    p[1] = 6;
+    p[2] = 0xff;                    /* all processors */
+    put16(p + 3, MPS_ACTIVE_HIGH | MPS_EDGE);
+    p[5] = 1;                       /* LINT1 */
+    table_finish(t, len);
+}
+
+ssize_t acpi_build(const struct acpi_config *cfg, uint64_t base, uint8_t *buf, size_t cap)
+{
+    uint8_t *dsdt;
+    size_t dsdt_len;
+    int err;
+
+    if (!config_valid(cfg) || (base & 15))
+        return -EINVAL;
+    err = acpi_build_dsdt(cfg, &dsdt, &dsdt_len);
+    if (err < 0)
+        return err;
+
+    size_t off_xsdt = align16(RSDP_LEN);
+    size_t off_fadt = align16(off_xsdt + ACPI_HDR_LEN + 2 * 8);
+    size_t off_madt = align16(off_fadt + FADT_LEN);
+    size_t off_dsdt = align16(off_madt + madt_len(cfg->ncpus));
+    size_t total = off_dsdt + dsdt_len;
+
+    if (base > UINT64_MAX - total) {
+        free(dsdt);
+        return -EINVAL;
+    }
+    if (!buf || total > cap) {
+        free(dsdt);
+        return -ENOSPC;
+    }
+    memset(buf, 0, total);
+    memcpy(buf + off_dsdt, dsdt, dsdt_len);
+    free(dsdt);
+    build_madt(buf + off_madt, cfg->ncpus);
+    build_fadt(buf + off_fadt, base + off_dsdt);
+    build_xsdt(buf + off_xsdt, base + off_fadt, base + off_madt);
+    build_rsdp(buf, base + off_xsdt);
+    return (ssize_t)total;
+}

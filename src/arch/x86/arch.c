@@ -1,0 +1,205 @@
+/* x86_64 platform: memory layout, in-kernel irqchip, COM1, i8042, ACPI
+ * power/reset registers, kernel/initrd loading and the boot CPU state. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "arch/x86/acpi.h"
+#include "arch/x86/boot.h"
+#include "arch/x86/layout.h"
+#include "base/file.h"
+#include "dev/acpi_pm.h"
+#include "dev/i8042.h"
+#include "dev/uart8250.h"
+#include "hv/hv.h"
+#include "hv/hv_x86.h"
+#include "vm/vm.h"
+
+#define X86_MAX_CPUS     254              /* xAPIC ids 0..253; 255 is broadcast */
+
+struct x86_vm {
+    struct uart8250 uart;
+    bool uart_ready;
+    struct i8042 i8042;
+    bool i8042_ready;
+    struct acpi_pm pm;
+    struct x86_boot_regs boot;
+};
+
+int arch_mem_layout(uint64_t bytes, struct guest_mem *m)
+{
+    uint64_t low = bytes < X86_MMIO_HOLE_START ? bytes : X86_MMIO_HOLE_START;
+    memset(m, 0, sizeof(*m));
+    m->r[0] = (struct mem_region){ .gpa = 0, .size = low };
+    m->n = 1;
+    if (bytes > low)
+        m->r[m->n++] = (struct mem_region){ .gpa = X86_MMIO_HOLE_END, .size = bytes - low };
+    return 0;
+}
+
+int arch_max_cpus(void)
+{
+    return X86_MAX_CPUS;
+}
+
+static void x86_irq_set(void *opaque, uint32_t gsi, int level)
+{
+    hv_irq_line(opaque, gsi, level);
+}
+
+static void uart_tx(void *opaque, const uint8_t *buf, size_t n)
+{
+    console_write(opaque, buf, n);
+}
+
+static void uart_rx_space(void *opaque)
+{
+    console_rx_space(opaque);
+}
+
+static size_t console_to_uart(void *opaque, const uint8_t *buf, size_t n)
+{
+    return uart8250_rx(opaque, buf, n);
+}
+
+static void guest_poweroff(void *opaque)
+{
+    vm_end(opaque, ARCVMM_EXIT_POWEROFF, NULL);
+}
+
+static void guest_reset(void *opaque)
+{
+    vm_end(opaque, ARCVMM_EXIT_RESET, NULL);
+}
+
+static int setup_devices(struct vm *vm, struct x86_vm *x, char *err, size_t errlen)
+{
+    struct irq_line com1_irq = { .set = x86_irq_set, .opaque = vm->hv, .gsi = X86_COM1_IRQ };
+    struct uart8250_ops ops = { .tx = uart_tx, .rx_space = uart_rx_space, .opaque = &vm->console };
+    uart8250_init(&x->uart, &com1_irq, &ops);
+    x->uart_ready = true;
+    vm->console.rx = console_to_uart;
+    vm->console.rx_opaque = &x->uart;
+    struct i8042_ops kops = { .reset = guest_reset, .opaque = vm };
+    i8042_init(&x->i8042, &kops);
+    x->i8042_ready = true;
+    struct acpi_pm_ops pops = { .poweroff = guest_poweroff, .reset = guest_reset, .opaque = vm };
+    acpi_pm_init(&x->pm, &pops);
+    int r;
+    if ((r = bus_register(&vm->pio, X86_COM1_PORT, UART8250_IO_LEN, uart8250_io, &x->uart, "com1")) < 0 ||
+        (r = bus_register(&vm->pio, X86_I8042_DATA_PORT, 1, i8042_data_io, &x->i8042, "i8042-data")) < 0 ||
+        (r = bus_register(&vm->pio, X86_I8042_CMD_PORT, 1, i8042_cmd_io, &x->i8042, "i8042-cmd")) < 0 ||
+        (r = bus_register(&vm->pio, ACPI_PM_IO_BASE, ACPI_PM_IO_LEN, acpi_pm_io, &x->pm, "acpi-pm")) < 0) {
+        snprintf(err, errlen, "platform devices: %s", strerror(-r));
+        return r;
+    }
+    return 0;
+}
+
+static int load_images(struct vm *vm, struct x86_vm *x, char *err, size_t errlen)
+{
+    const struct arcvmm_config *cfg = &vm->cfg;
+    uint8_t *img = NULL, *rd = NULL;
+    size_t img_len = 0, rd_len = 0;
+    uint64_t rd_gpa = 0;
+    char why[256] = "";
+    struct x86_kernel k;
+    int r = file_read_all("kernel", cfg->kernel, VM_MAX_IMAGE_BYTES, &img, &img_len, err, errlen);
+    if (r < 0)
+        return r;
+    r = x86_kernel_load(&vm->mem, img, img_len, &k, why, sizeof(why));
+    free(img);
+    if (r < 0) {
+        snprintf(err, errlen, "kernel %s: %s", cfg->kernel, why);
+        return r;
+    }
+    if (cfg->initrd) {
+        r = file_read_all("initrd", cfg->initrd, VM_MAX_IMAGE_BYTES, &rd, &rd_len, err, errlen);
+        if (r < 0)
+            return r;
+        r = x86_initrd_load(&vm->mem, &k, rd, rd_len, &rd_gpa);
+        free(rd);
+        if (r < 0) {
+            snprintf(err, errlen, "initrd %s: %zu bytes do not fit in guest memory beside the kernel "
+                     "(%llu MiB of RAM; try a larger --memory)", cfg->initrd, rd_len,
+                     (unsigned long long)cfg->memory_mib);
+            return r;
+        }
+    }
+    uint8_t *acpi = calloc(1, X86_ACPI_MAX);
+    if (!acpi)
+        return -ENOMEM;
+    struct acpi_config ac = { .ncpus = cfg->cpus };
+    ssize_t n = acpi_build(&ac, X86_ACPI_ADDR, acpi, X86_ACPI_MAX);
+    r = n < 0 ? (int)n : mem_write(&vm->mem, X86_ACPI_ADDR, acpi, (uint64_t)n);
+    free(acpi);
+    if (r < 0) {
+        snprintf(err, errlen, "ACPI tables: %s", strerror(-r));
+        return r;
+    }
+    if ((r = x86_pagetables_setup(&vm->mem)) < 0 || (r = x86_gdt_setup(&vm->mem)) < 0) {
+        snprintf(err, errlen, "memory: %llu MiB is too small for the boot structures",
+                 (unsigned long long)cfg->memory_mib);
+        return r;
+    }
+    if (k.kind == X86_KERNEL_BZIMAGE) {
+        r = x86_bootparams_setup(&vm->mem, &k, cfg->cmdline, rd_gpa, rd_len, X86_ACPI_ADDR);
+        x86_boot_regs_bzimage(&k, &x->boot);
+    } else {
+        r = x86_pvh_setup(&vm->mem, cfg->cmdline, rd_gpa, rd_len, X86_ACPI_ADDR);
+        x86_boot_regs_pvh(&k, &x->boot);
+    }
+    if (r == -E2BIG) {
+        snprintf(err, errlen, "cmdline: %zu bytes is longer than the kernel accepts (%u)",
+                 strlen(cfg->cmdline), k.kind == X86_KERNEL_BZIMAGE ? k.cmdline_max - 1
+                                                                   : (unsigned)X86_CMDLINE_MAX - 1);
+        return r;
+    }
+    if (r < 0) {
+        snprintf(err, errlen, "boot parameters: %s", strerror(-r));
+        return r;
+    }
+    return 0;
+}
+
+int arch_vm_setup(struct vm *vm, char *err, size_t errlen)
+{
+    struct x86_vm *x = calloc(1, sizeof(*x));
+    if (!x) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    vm->arch = x;
+    int r = hv_irqchip_create(vm->hv);
+    if (r < 0) {
+        snprintf(err, errlen, "/dev/kvm: creating the interrupt controllers failed: %s", strerror(-r));
+        return r;
+    }
+    if ((r = setup_devices(vm, x, err, errlen)) < 0)
+        return r;
+    return load_images(vm, x, err, errlen);
+}
+
+int arch_vcpu_setup(struct vm *vm, struct vcpu *v)
+{
+    struct x86_vm *x = vm->arch;
+    int r = hv_x86_vcpu_setup(v->hv, v->index, vm->cfg.cpus);
+    if (r < 0 || v->index != 0)
+        return r;   /* other vCPUs wait for INIT/SIPI from the boot CPU */
+    return hv_x86_set_boot_regs(v->hv, &x->boot);
+}
+
+void arch_vm_teardown(struct vm *vm)
+{
+    struct x86_vm *x = vm->arch;
+    if (!x)
+        return;
+    if (x->uart_ready)
+        uart8250_destroy(&x->uart);
+    if (x->i8042_ready)
+        i8042_destroy(&x->i8042);
+    free(x);
+    vm->arch = NULL;
+}

@@ -1,0 +1,39 @@
+/* x86_64 guest physical memory map used by arcvmm. One place for every
+ * fixed address so boot.c, acpi.c and the devices agree. */
+#ifndef ARCVMM_X86_LAYOUT_H
+#define ARCVMM_X86_LAYOUT_H
+
+#define X86_GDT_ADDR          0x500ULL     /* 4 entries */
+#define X86_PVH_INFO_ADDR     0x6000ULL    /* hvm_start_info, then modlist, memmap */
+#define X86_ZERO_PAGE_ADDR    0x7000ULL    /* struct boot_params (4 KiB) */
+#define X86_PML4_ADDR         0x9000ULL    /* PML4, PDPT at +0x1000, 4 PDs after */
+#define X86_STACK_TOP         0x8ff0ULL    /* initial rsp for the 64-bit entry */
+#define X86_CMDLINE_ADDR      0x20000ULL
+#define X86_CMDLINE_MAX       0x10000ULL   /* 64 KiB, kernel's own limit applies */
+#define X86_EBDA_START        0x9fc00ULL   /* low RAM ends here in the e820 map */
+#define X86_ACPI_ADDR         0xe0000ULL   /* RSDP, then the other tables */
+#define X86_ACPI_MAX          0x20000ULL   /* up to 0x100000 */
+#define X86_HIMEM_START       0x100000ULL  /* kernel loaded here */
+#define X86_MMIO_HOLE_START   0xc0000000ULL /* RAM above this moves to 4 GiB */
+#define X86_MMIO_HOLE_END     0x100000000ULL
+#define X86_VIRTIO_MMIO_BASE  0xd0000000ULL /* virtio-mmio windows, 4 KiB each */
+#define X86_VIRTIO_MMIO_SIZE  0x1000ULL
+#define X86_IOAPIC_ADDR       0xfec00000ULL
+#define X86_LAPIC_ADDR        0xfee00000ULL
+
+/* I/O ports */
+#define X86_COM1_PORT         0x3f8
+#define X86_COM1_IRQ          4
+#define X86_I8042_DATA_PORT   0x60
+#define X86_I8042_CMD_PORT    0x64
+/* ACPI hardware-reduced sleep control/status and reset registers (1 byte each) */
+#define X86_ACPI_SLEEP_CTL_PORT  0x600
+#define X86_ACPI_SLEEP_STS_PORT  0x601
+#define X86_ACPI_RESET_PORT      0x602
+#define X86_ACPI_RESET_VALUE     0x1
+#define X86_ACPI_S5_SLP_TYP      5     /* _S5_ package value; SLP_TYP field bits 2..4 */
+#define X86_ACPI_SCI_IRQ         9
+
+/* First IRQ handed to virtio-mmio devices (IOAPIC pins 5..23 minus SCI). */
+#define X86_VIRTIO_IRQ_BASE   5
+#endif

@@ -1,0 +1,179 @@
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+    "usage: arcvmm run [options]     boot a Linux guest\n"
+    "       arcvmm --help | --version\n"
+    "\n"
+    "run options:\n"
+    "  --kernel FILE      bzImage, or ELF vmlinux with a PVH entry note\n"
+    "                     (default: the default guest, see below)\n"
+    "  --initrd FILE      initial ramdisk\n"
+    "  --cmdline STR      kernel command line (default: \"" ARCVMM_DEFAULT_CMDLINE "\")\n"
+    "  --cpus N           number of vCPUs (default 1)\n"
+    "  --memory MIB       guest RAM in MiB (default 256)\n"
+    "  --console MODE     stdio (default), file:PATH (output only), or none\n"
+    "  -v, --verbose      log more to stderr\n"
+    "\n"
+    "Without --kernel, arcvmm boots the default guest built by scripts/guest.sh:\n"
+    "$ARCVMM_GUEST_DIR, else the guest/ directory beside the arcvmm binary\n"
+    "(bzImage + initramfs.cpio.gz).\n"
+    "\n"
+    "On a terminal, the console is in raw mode: type Ctrl-A x to end the VM.\n"
+    "Exit status: 0 when the guest powers off or reboots, 1 on a VM error,\n"
+    "2 on a usage or configuration error, 128+N when ended by signal N.\n";
+
+const char *cli_usage(void)
+{
+    return usage_text;
+}
+
+/* Strict decimal parse into [min, max]. */
+static int parse_num(const char *opt, const char *s, unsigned long long min,
+                     unsigned long long max, unsigned long long *out, char *err, size_t errlen)
+{
+    char *end;
+    if (!*s || *s == '-' || *s == '+' || *s == ' ') {
+        snprintf(err, errlen, "%s: '%s' is not a positive whole number", opt, s);
+        return -EINVAL;
+    }
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || errno == ERANGE) {
+        snprintf(err, errlen, "%s: '%s' is not a positive whole number", opt, s);
+        return -EINVAL;
+    }
+    if (v < min || v > max) {
+        snprintf(err, errlen, "%s: %llu is out of range (%llu..%llu)", opt, v, min, max);
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Locate the default guest: $ARCVMM_GUEST_DIR or <dir of exe>/guest. */
+static int default_guest(struct cli *c, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    const char *env = getenv("ARCVMM_GUEST_DIR");
+    if (env && *env) {
+        snprintf(dir, sizeof(dir), "%s", env);
+    } else {
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n <= 0) {
+            snprintf(err, errlen, "--kernel not given and the arcvmm binary's directory is unknown");
+            return -EINVAL;
+        }
+        exe[n] = '\0';
+        snprintf(dir, sizeof(dir), "%s/guest", dirname(exe));
+    }
+    if (strlen(dir) > sizeof(c->kernel_buf) - 32) {
+        snprintf(err, errlen, "default guest directory path is too long");
+        return -ENAMETOOLONG;
+    }
+    snprintf(c->kernel_buf, sizeof(c->kernel_buf), "%.4000s/bzImage", dir);
+    snprintf(c->initrd_buf, sizeof(c->initrd_buf), "%.4000s/initramfs.cpio.gz", dir);
+    if (access(c->kernel_buf, R_OK) != 0) {
+        snprintf(err, errlen, "--kernel not given and no default guest at %s "
+                 "(build it with scripts/guest.sh)", dir);
+        return -ENOENT;
+    }
+    c->cfg.kernel = c->kernel_buf;
+    if (!c->cfg.initrd)
+        c->cfg.initrd = c->initrd_buf;
+    c->default_guest = true;
+    return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof(*c));
+    arcvmm_config_init(&c->cfg);
+    c->cmd = CLI_HELP;
+    if (argc < 2) {
+        snprintf(err, errlen, "no command given (try 'arcvmm --help')");
+        return -EINVAL;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help"))
+        return 0;
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        c->cmd = CLI_VERSION;
+        return 0;
+    }
+    if (strcmp(cmd, "run")) {
+        snprintf(err, errlen, "unknown command '%s' (try 'arcvmm --help')", cmd);
+        return -EINVAL;
+    }
+    c->cmd = CLI_RUN;
+    enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE };
+    static const struct option opts[] = {
+        { "kernel", required_argument, NULL, O_KERNEL },
+        { "initrd", required_argument, NULL, O_INITRD },
+        { "cmdline", required_argument, NULL, O_CMDLINE },
+        { "cpus", required_argument, NULL, O_CPUS },
+        { "memory", required_argument, NULL, O_MEMORY },
+        { "console", required_argument, NULL, O_CONSOLE },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    optind = 1;
+    opterr = 0;
+    int o;
+    unsigned long long v;
+    while ((o = getopt_long(argc - 1, argv + 1, ":vh", opts, NULL)) != -1) {
+        switch (o) {
+        case O_KERNEL: c->cfg.kernel = optarg; break;
+        case O_INITRD: c->cfg.initrd = optarg; break;
+        case O_CMDLINE: c->cfg.cmdline = optarg; break;
+        case O_CPUS:
+            if (parse_num("--cpus", optarg, 1, 4096, &v, err, errlen) < 0)
+                return -EINVAL;
+            c->cfg.cpus = (int)v;
+            break;
+        case O_MEMORY:
+            if (parse_num("--memory", optarg, 1, 1ULL << 40, &v, err, errlen) < 0)
+                return -EINVAL;
+            c->cfg.memory_mib = v;
+            break;
+        case O_CONSOLE:
+            if (!strcmp(optarg, "stdio")) {
+                c->cfg.console = ARCVMM_CONSOLE_STDIO;
+            } else if (!strcmp(optarg, "none")) {
+                c->cfg.console = ARCVMM_CONSOLE_NONE;
+            } else if (!strncmp(optarg, "file:", 5) && optarg[5]) {
+                c->cfg.console = ARCVMM_CONSOLE_FILE;
+                c->cfg.console_path = optarg + 5;
+            } else {
+                snprintf(err, errlen, "--console: '%s' is not stdio, none or file:PATH", optarg);
+                return -EINVAL;
+            }
+            break;
+        case 'v': c->verbose = true; break;
+        case 'h': c->cmd = CLI_HELP; return 0;
+        case ':':
+            snprintf(err, errlen, "%s needs a value", argv[optind]);
+            return -EINVAL;
+        default:
+            snprintf(err, errlen, "unknown option '%s' (try 'arcvmm --help')", argv[optind]);
+            return -EINVAL;
+        }
+    }
+    if (optind < argc - 1) {
+        snprintf(err, errlen, "unexpected argument '%s'", argv[optind + 1]);
+        return -EINVAL;
+    }
+    if (!c->cfg.kernel)
+        return default_guest(c, err, errlen);
+    return 0;
+}

@@ -1,0 +1,58 @@
+/* Hypervisor layer: the architecture- and hypervisor-neutral interface the
+ * rest of arcvmm uses. Implemented for Linux KVM by kvm.c (+ kvm_<arch>.c);
+ * those are the only files that include <linux/kvm.h>. */
+#ifndef ARCVMM_HV_H
+#define ARCVMM_HV_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hv_vm;
+struct hv_vcpu;
+
+enum hv_exit_kind {
+    HV_EXIT_PIO,        /* port I/O: addr=port, len, count, data */
+    HV_EXIT_MMIO,       /* memory-mapped I/O: addr=gpa, len, data */
+    HV_EXIT_INTR,       /* interrupted by a kick or signal: check requests */
+    HV_EXIT_POWEROFF,   /* architectural poweroff (e.g. PSCI SYSTEM_OFF) */
+    HV_EXIT_RESET,      /* architectural reset request */
+    HV_EXIT_FATAL,      /* shutdown/triple fault, internal error, failed entry */
+    HV_EXIT_OTHER,      /* nothing to do; run again */
+};
+
+struct hv_exit {
+    enum hv_exit_kind kind;
+    bool is_write;
+    uint32_t len;       /* bytes per access */
+    uint32_t count;     /* PIO string repetitions (1 otherwise) */
+    uint64_t addr;
+    uint8_t *data;      /* count*len bytes, valid until the next hv_vcpu_run */
+    char reason[96];    /* FATAL: the exit reason in words */
+};
+
+/* Open the hypervisor and create an empty VM. err: one line on failure. */
+int hv_vm_create(struct hv_vm **out, char *err, size_t errlen);
+void hv_vm_destroy(struct hv_vm *vm);
+/* Largest number of vCPUs this VM may have. */
+int hv_max_vcpus(struct hv_vm *vm);
+int hv_set_memory(struct hv_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva);
+/* Interrupt controller(s) the arch needs before vCPUs are created. */
+int hv_irqchip_create(struct hv_vm *vm);
+/* Set the level of an interrupt line (GSI). */
+int hv_irq_line(struct hv_vm *vm, uint32_t gsi, int level);
+/* A write of len bytes to addr (MMIO, or PIO if !mmio) signals fd instead of exiting. */
+int hv_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool mmio, int fd, bool assign);
+/* Writing to fd raises gsi. */
+int hv_irqfd(struct hv_vm *vm, uint32_t gsi, int fd, bool assign);
+
+int hv_vcpu_create(struct hv_vm *vm, int index, struct hv_vcpu **out);
+void hv_vcpu_destroy(struct hv_vcpu *vcpu);
+/* Enter the guest until the next exit; fills *e. 0 or a negative errno. */
+int hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *e);
+/* Make the next (or current, together with a signal) hv_vcpu_run return
+ * HV_EXIT_INTR; hv_vcpu_kick_clear undoes it once the kick was seen. */
+void hv_vcpu_kick_set(struct hv_vcpu *vcpu);
+void hv_vcpu_kick_clear(struct hv_vcpu *vcpu);
+/* Registers as text (for fatal-exit messages). */
+void hv_vcpu_dump(struct hv_vcpu *vcpu, char *buf, size_t len);
+#endif

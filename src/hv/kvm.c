@@ -1,0 +1,232 @@
+/* Linux KVM implementation of the architecture-neutral half of hv.h. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "hv/kvm_internal.h"
+
+int hv_vm_create(struct hv_vm **out, char *err, size_t errlen)
+{
+    struct hv_vm *vm = calloc(1, sizeof(*vm));
+    if (!vm)
+        return -ENOMEM;
+    vm->vm_fd = -1;
+    int r;
+    vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (vm->kvm_fd < 0) {
+        r = -errno;
+        snprintf(err, errlen, "/dev/kvm: %s", strerror(errno));
+        goto fail;
+    }
+    r = kvm_ioctl_val(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+    if (r != KVM_API_VERSION) {
+        snprintf(err, errlen, "/dev/kvm: unsupported KVM API version %d", r);
+        r = -ENOTSUP;
+        goto fail;
+    }
+    r = kvm_ioctl_val(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT);
+    if (r <= 0) {
+        snprintf(err, errlen, "/dev/kvm: KVM_CAP_IMMEDIATE_EXIT is missing (kernel too old)");
+        r = -ENOTSUP;
+        goto fail;
+    }
+    vm->run_size = kvm_ioctl_val(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (vm->run_size < (int)sizeof(struct kvm_run)) {
+        r = vm->run_size < 0 ? vm->run_size : -EINVAL;
+        snprintf(err, errlen, "/dev/kvm: KVM_GET_VCPU_MMAP_SIZE failed");
+        goto fail;
+    }
+    r = kvm_ioctl_val(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+    if (r <= 0)
+        r = kvm_ioctl_val(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+    vm->max_vcpus = r > 0 ? r : 4;
+    vm->vm_fd = kvm_ioctl_val(vm->kvm_fd, KVM_CREATE_VM, 0);
+    if (vm->vm_fd < 0) {
+        r = vm->vm_fd;
+        snprintf(err, errlen, "/dev/kvm: KVM_CREATE_VM: %s", strerror(-r));
+        goto fail;
+    }
+    r = kvm_arch_vm_init(vm);
+    if (r < 0) {
+        snprintf(err, errlen, "/dev/kvm: arch setup failed: %s", strerror(-r));
+        goto fail;
+    }
+    *out = vm;
+    return 0;
+fail:
+    hv_vm_destroy(vm);
+    return r;
+}
+
+void hv_vm_destroy(struct hv_vm *vm)
+{
+    if (!vm)
+        return;
+    kvm_arch_vm_destroy(vm);
+    if (vm->vm_fd >= 0)
+        close(vm->vm_fd);
+    if (vm->kvm_fd >= 0)
+        close(vm->kvm_fd);
+    free(vm);
+}
+
+int hv_max_vcpus(struct hv_vm *vm)
+{
+    return vm->max_vcpus;
+}
+
+int hv_set_memory(struct hv_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva)
+{
+    struct kvm_userspace_memory_region r = {
+        .slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+        .userspace_addr = (uint64_t)(uintptr_t)hva,
+    };
+    return kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+int hv_irq_line(struct hv_vm *vm, uint32_t gsi, int level)
+{
+    struct kvm_irq_level l = { .irq = gsi, .level = level ? 1 : 0 };
+    return kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &l);
+}
+
+int hv_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool mmio, int fd, bool assign)
+{
+    struct kvm_ioeventfd e = {
+        .addr = addr, .len = len, .fd = fd,
+        .flags = (mmio ? 0 : KVM_IOEVENTFD_FLAG_PIO) |
+                 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+    };
+    return kvm_ioctl(vm->vm_fd, KVM_IOEVENTFD, &e);
+}
+
+int hv_irqfd(struct hv_vm *vm, uint32_t gsi, int fd, bool assign)
+{
+    struct kvm_irqfd f = { .fd = (uint32_t)fd, .gsi = gsi,
+                           .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+    return kvm_ioctl(vm->vm_fd, KVM_IRQFD, &f);
+}
+
+int hv_vcpu_create(struct hv_vm *vm, int index, struct hv_vcpu **out)
+{
+    struct hv_vcpu *v = calloc(1, sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    v->vm = vm;
+    v->index = index;
+    v->fd = kvm_ioctl_val(vm->vm_fd, KVM_CREATE_VCPU, index);
+    if (v->fd < 0) {
+        int r = v->fd;
+        free(v);
+        return r;
+    }
+    v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+    if (v->run == MAP_FAILED) {
+        int r = -errno;
+        close(v->fd);
+        free(v);
+        return r;
+    }
+    *out = v;
+    return 0;
+}
+
+void hv_vcpu_destroy(struct hv_vcpu *v)
+{
+    if (!v)
+        return;
+    munmap(v->run, (size_t)v->vm->run_size);
+    close(v->fd);
+    free(v);
+}
+
+void hv_vcpu_kick_set(struct hv_vcpu *v)
+{
+    __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+}
+
+void hv_vcpu_kick_clear(struct hv_vcpu *v)
+{
+    __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
+__attribute__((format(printf, 2, 3)))
+static void fatal(struct hv_exit *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    e->kind = HV_EXIT_FATAL;
+    vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
+    va_end(ap);
+}
+
+int hv_vcpu_run(struct hv_vcpu *v, struct hv_exit *e)
+{
+    struct kvm_run *run = v->run;
+    if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+        if (errno == EINTR || errno == EAGAIN) {
+            e->kind = HV_EXIT_INTR;
+            return 0;
+        }
+        return -errno;
+    }
+    e->count = 1;
+    switch (run->exit_reason) {
+    case KVM_EXIT_IO:
+        e->kind = HV_EXIT_PIO;
+        e->is_write = run->io.direction == KVM_EXIT_IO_OUT;
+        e->addr = run->io.port;
+        e->len = run->io.size;
+        e->count = run->io.count;
+        e->data = (uint8_t *)run + run->io.data_offset;
+        if (run->io.data_offset + (uint64_t)e->len * e->count > (uint64_t)v->vm->run_size)
+            fatal(e, "KVM_EXIT_IO data outside kvm_run (offset %llu count %u)",
+                  (unsigned long long)run->io.data_offset, run->io.count);
+        return 0;
+    case KVM_EXIT_MMIO:
+        e->kind = HV_EXIT_MMIO;
+        e->is_write = run->mmio.is_write;
+        e->addr = run->mmio.phys_addr;
+        e->len = run->mmio.len;
+        e->data = run->mmio.data;
+        if (e->len > sizeof(run->mmio.data))
+            fatal(e, "KVM_EXIT_MMIO length %u at 0x%llx", e->len, (unsigned long long)e->addr);
+        return 0;
+    case KVM_EXIT_INTR:
+        e->kind = HV_EXIT_INTR;
+        return 0;
+    case KVM_EXIT_SHUTDOWN:
+        fatal(e, "KVM_EXIT_SHUTDOWN (triple fault)");
+        return 0;
+    case KVM_EXIT_SYSTEM_EVENT:
+        switch (run->system_event.type) {
+        case KVM_SYSTEM_EVENT_SHUTDOWN:
+            e->kind = HV_EXIT_POWEROFF;
+            return 0;
+        case KVM_SYSTEM_EVENT_RESET:
+            e->kind = HV_EXIT_RESET;
+            return 0;
+        default:
+            fatal(e, "KVM_EXIT_SYSTEM_EVENT type %u", run->system_event.type);
+            return 0;
+        }
+    case KVM_EXIT_INTERNAL_ERROR:
+        fatal(e, "KVM_EXIT_INTERNAL_ERROR suberror %u", run->internal.suberror);
+        return 0;
+    case KVM_EXIT_FAIL_ENTRY:
+        fatal(e, "KVM_EXIT_FAIL_ENTRY hardware reason 0x%llx cpu %u",
+              (unsigned long long)run->fail_entry.hardware_entry_failure_reason, run->fail_entry.cpu);
+        return 0;
+    case KVM_EXIT_HLT:
+    case KVM_EXIT_IRQ_WINDOW_OPEN:
+        e->kind = HV_EXIT_OTHER;
+        return 0;
+    default:
+        fatal(e, "unhandled KVM exit reason %u", run->exit_reason);
+        return 0;
+    }
+}

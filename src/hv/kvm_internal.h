@@ -1,0 +1,44 @@
+/* Private to hv/kvm*.c: the KVM-backed hv objects and the ioctl wrapper. */
+#ifndef ARCVMM_KVM_INTERNAL_H
+#define ARCVMM_KVM_INTERNAL_H
+#include <errno.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+
+#include "hv/hv.h"
+
+struct hv_vm {
+    int kvm_fd;
+    int vm_fd;
+    int run_size;       /* mmap size of struct kvm_run */
+    int max_vcpus;
+    void *arch;         /* per-arch data (e.g. the supported CPUID table) */
+};
+
+struct hv_vcpu {
+    struct hv_vm *vm;
+    int fd;
+    int index;
+    struct kvm_run *run;
+};
+
+/* Type-checked ioctl: the argument's pointee size must equal the size
+ * encoded in the request number (as in the kernel's KVM selftests).
+ * Returns the ioctl result or a negative errno. */
+static inline int kvm_ioctl_raw(int fd, unsigned long req, void *arg)
+{
+    int r = ioctl(fd, req, arg);
+    return r < 0 ? -errno : r;
+}
+#define kvm_ioctl(fd, req, argp) ({                                              \
+    _Static_assert(_IOC_SIZE(req) == sizeof(*(argp)), "ioctl argument type for " #req); \
+    kvm_ioctl_raw((fd), (req), (argp)); })
+/* For requests that take no argument or an integer. */
+#define kvm_ioctl_val(fd, req, val) ({                                           \
+    _Static_assert(_IOC_SIZE(req) == 0, #req " takes a pointer");               \
+    int _r = ioctl((fd), (req), (unsigned long)(val)); _r < 0 ? -errno : _r; })
+
+/* Per-arch hooks implemented in kvm_<arch>.c */
+int kvm_arch_vm_init(struct hv_vm *vm);
+void kvm_arch_vm_destroy(struct hv_vm *vm);
+#endif

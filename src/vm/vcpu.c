@@ -1,0 +1,147 @@
+/* One thread per vCPU: KVM_RUN, dispatch the exit to a bus, check the
+ * pause/stop requests. Nothing slow runs here.
+ *
+ * Kick protocol (no lost wake-ups): the requester first sets a bit in
+ * vm->request, then sets the vCPU's immediate_exit flag, then signals the
+ * thread. A vCPU about to enter the guest either sees the request bit, or
+ * enters with immediate_exit set (KVM_RUN returns at once), or is already
+ * inside and is interrupted by the signal. immediate_exit is cleared only
+ * after KVM_RUN reported the interruption, before the request is re-read. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "hv/hv.h"
+#include "vm/vm.h"
+
+static int kick_signal(void)
+{
+    return SIGRTMIN + 1;
+}
+
+static void kick_handler(int sig)
+{
+    (void)sig;  /* only interrupts KVM_RUN */
+}
+
+int vcpu_signal_init(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = kick_handler;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(kick_signal(), &sa, NULL) < 0 ? -errno : 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+    if (!v->hv)
+        return;
+    hv_vcpu_kick_set(v->hv);
+    if (v->thread_started)
+        pthread_kill(v->thread, kick_signal());
+}
+
+/* Park while a pause is requested. Returns true when the vCPU must stop. */
+static bool vcpu_check_requests(struct vcpu *v)
+{
+    struct vm *vm = v->vm;
+    bool stop = false;
+    pthread_mutex_lock(&vm->lock);
+    for (;;) {
+        unsigned req = atomic_load(&vm->request);
+        if (req & VM_REQ_STOP) {
+            stop = true;
+            break;
+        }
+        if (!(req & VM_REQ_PAUSE))
+            break;
+        if (!v->parked) {
+            v->parked = true;
+            vm->nparked++;
+            pthread_cond_broadcast(&vm->cond);
+        }
+        pthread_cond_wait(&vm->cond, &vm->lock);
+    }
+    if (v->parked) {
+        v->parked = false;
+        vm->nparked--;
+    }
+    pthread_mutex_unlock(&vm->lock);
+    return stop;
+}
+
+static void vcpu_fatal(struct vcpu *v, const char *why)
+{
+    char regs[700], msg[sizeof(((struct arcvmm_exit *)0)->message)];
+    hv_vcpu_dump(v->hv, regs, sizeof(regs));
+    snprintf(msg, sizeof(msg), "vcpu%d: %s; %s", v->index, why, regs);
+    vm_end(v->vm, ARCVMM_EXIT_ERROR, msg);
+}
+
+static void *vcpu_thread(void *arg)
+{
+    struct vcpu *v = arg;
+    struct vm *vm = v->vm;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, kick_signal());
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+    struct hv_exit e;
+    for (;;) {
+        if (atomic_load_explicit(&vm->request, memory_order_acquire) && vcpu_check_requests(v))
+            break;
+        int r = hv_vcpu_run(v->hv, &e);
+        if (r < 0) {
+            char why[128];
+            snprintf(why, sizeof(why), "KVM_RUN failed: %s", strerror(-r));
+            vcpu_fatal(v, why);
+            break;
+        }
+        v->exits++;
+        switch (e.kind) {
+        case HV_EXIT_PIO:
+            for (uint32_t i = 0; i < e.count; i++)
+                if (!bus_access(&vm->pio, e.addr, e.data + (size_t)i * e.len, e.len, e.is_write))
+                    log_debug("unclaimed port %s 0x%llx len %u", e.is_write ? "write" : "read",
+                              (unsigned long long)e.addr, e.len);
+            break;
+        case HV_EXIT_MMIO:
+            if (!bus_access(&vm->mmio, e.addr, e.data, e.len, e.is_write))
+                log_debug("unclaimed mmio %s 0x%llx len %u", e.is_write ? "write" : "read",
+                          (unsigned long long)e.addr, e.len);
+            break;
+        case HV_EXIT_INTR:
+            hv_vcpu_kick_clear(v->hv);
+            break;
+        case HV_EXIT_POWEROFF:
+            vm_end(vm, ARCVMM_EXIT_POWEROFF, NULL);
+            break;
+        case HV_EXIT_RESET:
+            vm_end(vm, ARCVMM_EXIT_RESET, NULL);
+            break;
+        case HV_EXIT_FATAL:
+            vcpu_fatal(v, e.reason);
+            break;
+        case HV_EXIT_OTHER:
+            break;
+        }
+    }
+    pthread_mutex_lock(&vm->lock);
+    vm->nrunning--;
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
+    return NULL;
+}
+
+int vcpu_start(struct vcpu *v)
+{
+    int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+    if (r)
+        return -r;
+    v->thread_started = true;
+    return 0;
+}

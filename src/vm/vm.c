@@ -1,0 +1,405 @@
+/* The public library API (include/arcvmm.h) and the VM lifecycle:
+ * CREATED -> RUNNING <-> PAUSED -> STOPPED. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "hv/hv.h"
+#include "vm/vm.h"
+
+#define ARCVMM_VERSION "0.1.0"
+#define STOP_TIMEOUT_S  5    /* bound on joining vCPU threads */
+#define PAUSE_TIMEOUT_S 5    /* bound on waiting for every vCPU to park */
+
+struct arcvmm { struct vm vm; };
+
+const char *arcvmm_version(void)
+{
+    return ARCVMM_VERSION;
+}
+
+void arcvmm_config_init(struct arcvmm_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->cpus = 1;
+    cfg->memory_mib = 256;
+    cfg->console = ARCVMM_CONSOLE_STDIO;
+    cfg->console_in_fd = 0;
+    cfg->console_out_fd = 1;
+}
+
+int arcvmm_max_cpus(void)
+{
+    char err[256];
+    struct hv_vm *hv;
+    int r = hv_vm_create(&hv, err, sizeof(err));
+    if (r < 0)
+        return r;
+    int n = hv_max_vcpus(hv);
+    hv_vm_destroy(hv);
+    return n < arch_max_cpus() ? n : arch_max_cpus();
+}
+
+static struct vm *to_vm(struct arcvmm *a)
+{
+    return &a->vm;
+}
+
+static void timespec_after(struct timespec *ts, int seconds)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += seconds;
+}
+
+/* Kick every started vCPU. Caller holds vm->lock. */
+static void kick_all_locked(struct vm *vm)
+{
+    for (int i = 0; i < vm->ncpus; i++)
+        if (vm->vcpus[i].thread_started)
+            vcpu_kick(&vm->vcpus[i]);
+}
+
+void vm_end(struct vm *vm, enum arcvmm_exit_reason reason, const char *msg)
+{
+    pthread_mutex_lock(&vm->lock);
+    if (!vm->ended) {
+        vm->ended = true;
+        vm->exit.reason = reason;
+        snprintf(vm->exit.message, sizeof(vm->exit.message), "%s", msg ? msg : "");
+        uint64_t one = 1;
+        if (write(vm->exit_efd, &one, sizeof(one)) < 0)
+            log_warn("exit eventfd: write failed");
+    }
+    atomic_fetch_or(&vm->request, VM_REQ_STOP);
+    pthread_cond_broadcast(&vm->cond);
+    kick_all_locked(vm);
+    pthread_mutex_unlock(&vm->lock);
+}
+
+static int check_config(const struct arcvmm_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->kernel || !*cfg->kernel) {
+        snprintf(err, errlen, "kernel: no kernel image given");
+        return -EINVAL;
+    }
+    if (cfg->cpus < 1) {
+        snprintf(err, errlen, "cpus: %d is not a valid vCPU count (at least 1)", cfg->cpus);
+        return -EINVAL;
+    }
+    if (cfg->memory_mib == 0) {
+        snprintf(err, errlen, "memory: 0 MiB is not enough for a guest");
+        return -EINVAL;
+    }
+    if (file_check("kernel", cfg->kernel, VM_MAX_IMAGE_BYTES, err, errlen) < 0 ||
+        (cfg->initrd && file_check("initrd", cfg->initrd, VM_MAX_IMAGE_BYTES, err, errlen) < 0))
+        return -EINVAL;
+    struct sysinfo si;
+    if (sysinfo(&si) == 0) {
+        uint64_t host_mib = (uint64_t)si.totalram * si.mem_unit >> 20;
+        if (cfg->memory_mib > host_mib) {
+            snprintf(err, errlen, "memory: %llu MiB is more than this host's %llu MiB",
+                     (unsigned long long)cfg->memory_mib, (unsigned long long)host_mib);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int copy_config(struct vm *vm, const struct arcvmm_config *cfg)
+{
+    vm->cfg = *cfg;
+    const char *src[4] = { cfg->kernel, cfg->initrd, cfg->cmdline, cfg->console_path };
+    const char **dst[4] = { &vm->cfg.kernel, &vm->cfg.initrd, &vm->cfg.cmdline, &vm->cfg.console_path };
+    for (int i = 0; i < 4; i++) {
+        if (!src[i])
+            continue;
+        vm->cfg_strings[i] = strdup(src[i]);
+        if (!vm->cfg_strings[i])
+            return -ENOMEM;
+        *dst[i] = vm->cfg_strings[i];
+    }
+    if (!vm->cfg.cmdline)
+        vm->cfg.cmdline = ARCVMM_DEFAULT_CMDLINE;
+    return 0;
+}
+
+static size_t console_rx_none(void *opaque, const uint8_t *buf, size_t n)
+{
+    return n;   /* no UART attached: input is dropped */
+}
+
+static void console_quit(void *opaque)
+{
+    vm_end(opaque, ARCVMM_EXIT_STOPPED, "stopped from the console (Ctrl-A x)");
+}
+
+int arcvmm_create(const struct arcvmm_config *cfg, struct arcvmm **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    err[0] = '\0';
+    int r = check_config(cfg, err, errlen);
+    if (r < 0)
+        return r;
+    struct arcvmm *a = calloc(1, sizeof(*a));
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    struct vm *vm = to_vm(a);
+    vm->exit_efd = -1;
+    vm->console.efd = -1;
+    pthread_mutex_init(&vm->lock, NULL);
+    pthread_cond_init(&vm->cond, NULL);
+    vm->state = ARCVMM_CREATED;
+    if ((r = copy_config(vm, cfg)) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    vm->exit_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (vm->exit_efd < 0) {
+        r = -errno;
+        snprintf(err, errlen, "eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    if ((r = vcpu_signal_init()) < 0) {
+        snprintf(err, errlen, "signal setup: %s", strerror(-r));
+        goto fail;
+    }
+    if ((r = hv_vm_create(&vm->hv, err, errlen)) < 0)
+        goto fail;
+    int max = hv_max_vcpus(vm->hv);
+    if (max > arch_max_cpus())
+        max = arch_max_cpus();
+    if (cfg->cpus > max) {
+        snprintf(err, errlen, "cpus: %d is more than this host supports (%d)", cfg->cpus, max);
+        r = -EINVAL;
+        goto fail;
+    }
+    if (cfg->memory_mib > (UINT64_MAX >> 21)) {
+        snprintf(err, errlen, "memory: %llu MiB is too large", (unsigned long long)cfg->memory_mib);
+        r = -EINVAL;
+        goto fail;
+    }
+    if ((r = arch_mem_layout(cfg->memory_mib << 20, &vm->mem)) < 0) {
+        snprintf(err, errlen, "memory: %llu MiB cannot be laid out: %s",
+                 (unsigned long long)cfg->memory_mib, strerror(-r));
+        goto fail;
+    }
+    if ((r = mem_map(&vm->mem)) < 0) {
+        snprintf(err, errlen, "memory: cannot map %llu MiB: %s",
+                 (unsigned long long)cfg->memory_mib, strerror(-r));
+        goto fail;
+    }
+    for (int i = 0; i < vm->mem.n; i++) {
+        struct mem_region *m = &vm->mem.r[i];
+        if ((r = hv_set_memory(vm->hv, (uint32_t)i, m->gpa, m->size, m->hva)) < 0) {
+            snprintf(err, errlen, "memory: KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
+            goto fail;
+        }
+    }
+    if ((r = console_open(&vm->console, &vm->cfg, err, errlen)) < 0)
+        goto fail;
+    vm->console.rx = console_rx_none;
+    vm->console.quit = console_quit;
+    vm->console.quit_opaque = vm;
+    if ((r = arch_vm_setup(vm, err, errlen)) < 0)
+        goto fail;
+    vm->vcpus = calloc((size_t)cfg->cpus, sizeof(*vm->vcpus));
+    if (!vm->vcpus) {
+        r = -ENOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    vm->ncpus = cfg->cpus;
+    for (int i = 0; i < vm->ncpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        v->vm = vm;
+        v->index = i;
+        if ((r = hv_vcpu_create(vm->hv, i, &v->hv)) < 0) {
+            snprintf(err, errlen, "vcpu%d: create failed: %s", i, strerror(-r));
+            goto fail;
+        }
+        if ((r = arch_vcpu_setup(vm, v)) < 0) {
+            snprintf(err, errlen, "vcpu%d: setup failed: %s", i, strerror(-r));
+            goto fail;
+        }
+    }
+    *out = a;
+    return 0;
+fail:
+    arcvmm_destroy(a);
+    return r;
+}
+
+int arcvmm_start(struct arcvmm *a)
+{
+    struct vm *vm = to_vm(a);
+    int r = 0;
+    pthread_mutex_lock(&vm->lock);
+    if (vm->state != ARCVMM_CREATED) {
+        pthread_mutex_unlock(&vm->lock);
+        return -EINVAL;
+    }
+    /* Threads are created with the lock held: any early vm_end() from a
+     * vCPU waits until every thread exists, and no vCPU can see a
+     * half-started VM. */
+    vm->state = ARCVMM_RUNNING;
+    for (int i = 0; i < vm->ncpus && r == 0; i++) {
+        r = vcpu_start(&vm->vcpus[i]);
+        if (r == 0)
+            vm->nrunning++;
+    }
+    pthread_mutex_unlock(&vm->lock);
+    if (r == 0)
+        r = console_start(&vm->console);
+    if (r < 0) {
+        vm_end(vm, ARCVMM_EXIT_ERROR, "could not start threads");
+        arcvmm_stop(a);
+    }
+    return r;
+}
+
+int arcvmm_pause(struct arcvmm *a)
+{
+    struct vm *vm = to_vm(a);
+    pthread_mutex_lock(&vm->lock);
+    if (vm->state != ARCVMM_RUNNING || vm->ended) {
+        int r = vm->state == ARCVMM_PAUSED ? 0 : -EINVAL;
+        pthread_mutex_unlock(&vm->lock);
+        return r;
+    }
+    atomic_fetch_or(&vm->request, VM_REQ_PAUSE);
+    kick_all_locked(vm);
+    struct timespec ts;
+    timespec_after(&ts, PAUSE_TIMEOUT_S);
+    int r = 0;
+    while (vm->nparked < vm->nrunning && !vm->ended && r == 0)
+        r = pthread_cond_timedwait(&vm->cond, &vm->lock, &ts);
+    if (vm->nparked >= vm->nrunning && !vm->ended) {
+        vm->state = ARCVMM_PAUSED;
+        r = 0;
+    } else {
+        atomic_fetch_and(&vm->request, ~VM_REQ_PAUSE);
+        pthread_cond_broadcast(&vm->cond);
+        r = vm->ended ? -ESRCH : -ETIMEDOUT;
+    }
+    pthread_mutex_unlock(&vm->lock);
+    return r;
+}
+
+int arcvmm_resume(struct arcvmm *a)
+{
+    struct vm *vm = to_vm(a);
+    pthread_mutex_lock(&vm->lock);
+    int r = 0;
+    if (vm->state == ARCVMM_PAUSED) {
+        atomic_fetch_and(&vm->request, ~VM_REQ_PAUSE);
+        vm->state = ARCVMM_RUNNING;
+        pthread_cond_broadcast(&vm->cond);
+    } else if (vm->state != ARCVMM_RUNNING) {
+        r = -EINVAL;
+    }
+    pthread_mutex_unlock(&vm->lock);
+    return r;
+}
+
+int arcvmm_stop(struct arcvmm *a)
+{
+    struct vm *vm = to_vm(a);
+    vm_end(vm, ARCVMM_EXIT_STOPPED, NULL);
+    struct timespec ts;
+    timespec_after(&ts, STOP_TIMEOUT_S);
+    int r = 0;
+    for (int i = 0; i < vm->ncpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        pthread_mutex_lock(&vm->lock);
+        bool started = v->thread_started;
+        pthread_mutex_unlock(&vm->lock);
+        if (!started)
+            continue;
+        int j = pthread_timedjoin_np(v->thread, NULL, &ts);
+        if (j) {
+            log_err("vcpu%d: thread did not stop within %d s", i, STOP_TIMEOUT_S);
+            r = -ETIMEDOUT;
+            continue;
+        }
+        pthread_mutex_lock(&vm->lock);
+        v->thread_started = false;
+        pthread_mutex_unlock(&vm->lock);
+    }
+    console_stop(&vm->console);
+    pthread_mutex_lock(&vm->lock);
+    if (r == 0)
+        vm->state = ARCVMM_STOPPED;
+    pthread_mutex_unlock(&vm->lock);
+    return r;
+}
+
+int arcvmm_wait(struct arcvmm *a, struct arcvmm_exit *ex)
+{
+    struct vm *vm = to_vm(a);
+    pthread_mutex_lock(&vm->lock);
+    if (vm->state == ARCVMM_CREATED) {
+        pthread_mutex_unlock(&vm->lock);
+        return -EINVAL;
+    }
+    while (!vm->ended)
+        pthread_cond_wait(&vm->cond, &vm->lock);
+    if (ex)
+        *ex = vm->exit;
+    pthread_mutex_unlock(&vm->lock);
+    return arcvmm_stop(a);
+}
+
+int arcvmm_exit_fd(const struct arcvmm *a)
+{
+    return a->vm.exit_efd;
+}
+
+enum arcvmm_state arcvmm_get_state(struct arcvmm *a)
+{
+    struct vm *vm = to_vm(a);
+    pthread_mutex_lock(&vm->lock);
+    enum arcvmm_state s = vm->state;
+    pthread_mutex_unlock(&vm->lock);
+    return s;
+}
+
+void arcvmm_destroy(struct arcvmm *a)
+{
+    if (!a)
+        return;
+    struct vm *vm = to_vm(a);
+    if (vm->state == ARCVMM_RUNNING || vm->state == ARCVMM_PAUSED) {
+        if (arcvmm_stop(a) < 0) {
+            /* A vCPU thread is stuck; freeing its memory under it would be
+             * worse than leaking the VM. */
+            log_err("VM not freed: a vCPU thread did not stop");
+            return;
+        }
+    }
+    for (int i = 0; i < vm->ncpus; i++)
+        hv_vcpu_destroy(vm->vcpus[i].hv);
+    free(vm->vcpus);
+    arch_vm_teardown(vm);
+    console_close(&vm->console);
+    bus_free(&vm->pio);
+    bus_free(&vm->mmio);
+    hv_vm_destroy(vm->hv);      /* before the memory it maps */
+    mem_unmap(&vm->mem);
+    if (vm->exit_efd >= 0)
+        close(vm->exit_efd);
+    for (int i = 0; i < 4; i++)
+        free(vm->cfg_strings[i]);
+    pthread_cond_destroy(&vm->cond);
+    pthread_mutex_destroy(&vm->lock);
+    free(a);
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Every user error gives exactly one line on stderr naming the thing and the
+# reason, nothing on stdout, and exit status 2 -- never a crash.
+# Usage: tests/cli/errors.sh path/to/arcvmm   (prints "N passed, N failed")
+set -u
+bin=$(realpath "$1")
+root=$(cd "$(dirname "$0")/../.." && pwd)
+guest="$root/build/guest/testguest.bzImage"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+chmod 755 "$tmp"
+pass=0; fail=0
+
+# expect NAME SUBSTRING -- ARGS...
+expect() {
+    local name=$1 want=$2; shift 3
+    local out err rc lines
+    out=$("$@" 2>"$tmp/err" </dev/null); rc=$?
+    err=$(cat "$tmp/err"); lines=$(printf '%s' "$err" | grep -c '')
+    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && [ -z "$out" ] && [[ "$err" == *"$want"* ]] &&
+       [[ "$err" != *Sanitizer* ]] && [[ "$err" != *"runtime error"* ]]; then
+        pass=$((pass + 1)); echo "ok   $name"
+    else
+        fail=$((fail + 1))
+        echo "FAIL $name: rc=$rc lines=$lines want '*$want*'"; printf '  stderr: %s\n  stdout: %s\n' "$err" "$out"
+    fi
+}
+
+: > "$tmp/empty"
+head -c 4096 /dev/urandom > "$tmp/random"
+head -c 700 "$guest" > "$tmp/truncated"
+head -c $((8 << 20)) /dev/zero > "$tmp/big-initrd"
+cp "$guest" "$tmp/k000"; chmod 000 "$tmp/k000"
+
+expect no-command        "no command"                 -- "$bin"
+expect unknown-command   "unknown command 'fly'"      -- "$bin" fly
+expect unknown-option    "unknown option '--bogus'"   -- "$bin" run --bogus
+expect missing-value     "--cpus needs a value"       -- "$bin" run --cpus
+expect missing-kernel    "kernel $tmp/nope: No such file or directory" -- "$bin" run --kernel "$tmp/nope"
+expect kernel-is-dir     "kernel $tmp: is a directory" -- "$bin" run --kernel "$tmp"
+expect kernel-empty      "file is empty"              -- "$bin" run --kernel "$tmp/empty"
+expect kernel-not-file   "not a regular file"         -- "$bin" run --kernel /dev/null
+expect not-a-kernel      "not a Linux kernel"         -- "$bin" run --kernel "$tmp/random"
+expect truncated-kernel  "truncated"                  -- "$bin" run --kernel "$tmp/truncated"
+expect missing-initrd    "initrd $tmp/nope: No such file or directory" -- "$bin" run --kernel "$guest" --initrd "$tmp/nope"
+expect initrd-too-big    "do not fit"                 -- "$bin" run --kernel "$guest" --initrd "$tmp/big-initrd" --memory 4
+expect cpus-zero         "--cpus: 0 is out of range"  -- "$bin" run --kernel "$guest" --cpus 0
+expect cpus-negative     "--cpus: '-1' is not"        -- "$bin" run --kernel "$guest" --cpus -1
+expect cpus-not-number   "--cpus: '2x' is not"        -- "$bin" run --kernel "$guest" --cpus 2x
+expect cpus-beyond-host  "cpus: 300 is more than this host supports" -- "$bin" run --kernel "$guest" --cpus 300
+expect cpus-huge         "--cpus: 99999 is out of range" -- "$bin" run --kernel "$guest" --cpus 99999
+expect memory-zero       "--memory: 0 is out of range" -- "$bin" run --kernel "$guest" --memory 0
+expect memory-beyond     "more than this host's"      -- "$bin" run --kernel "$guest" --memory 100000000
+expect memory-overflow   "--memory: '99999999999999999999999' is not" -- "$bin" run --kernel "$guest" --memory 99999999999999999999999
+expect console-bad       "--console: 'serial' is not" -- "$bin" run --kernel "$guest" --console serial
+expect console-file-dir  "console file $tmp: Is a directory" -- "$bin" run --kernel "$guest" --console "file:$tmp"
+expect extra-argument    "unexpected argument 'foo'"  -- "$bin" run --kernel "$guest" foo
+if id nobody >/dev/null 2>&1 && command -v runuser >/dev/null; then
+    expect kernel-unreadable "kernel $tmp/k000: Permission denied" -- runuser -u nobody -- "$bin" run --kernel "$tmp/k000"
+else
+    fail=$((fail + 1)); echo "FAIL kernel-unreadable: needs user nobody and runuser"
+fi
+# --help and --version tell the truth and succeed
+if "$bin" --help | grep -q -- '--console MODE' && "$bin" --version | grep -qE '^arcvmm [0-9]+\.'; then
+    pass=$((pass + 1)); echo "ok   help-version"
+else
+    fail=$((fail + 1)); echo "FAIL help-version"
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

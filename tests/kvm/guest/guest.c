@@ -1,0 +1,385 @@
+/* testguest: the tier-2 freestanding guest (see guest.mk for the layout).
+ *
+ * The same file is compiled twice: 64-bit for the bzImage (entered by
+ * entry64.S with RSI = boot_params) and 32-bit for the PVH ELF (entered by
+ * entry32.S with EBX = hvm_start_info).  Both entries turn their boot
+ * structure into a struct boot and call run(), which prints
+ * "testguest: start <kind>", runs the first known word of the kernel
+ * command line and powers off.  Console is COM1, polled; nothing uses
+ * interrupts or HLT.  Commands: hello mem pio=N mmio=N counter[=LOOPS]
+ * echo reset fault badport (anything else: "unknown command").
+ * counter ticks every LOOPS (default 20 million) volatile loop iterations;
+ * a host /dev/kvm that emulates the guest may need a far smaller LOOPS.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#define COM1            0x3f8   /* RBR/THR, +1 IER, +3 LCR, +4 MCR, +5 LSR */
+#define LSR_DR          0x01    /* a received byte is waiting */
+#define LSR_THRE        0x20    /* transmit holding register empty */
+#define PIO_TEST_PORT   0x510
+#define MMIO_TEST_ADDR  0xd0000000u
+#define BAD_PORT        0x9999
+#define BAD_PORT_READ   0x9998
+#define BAD_MMIO_ADDR   0xe0000000u
+#define I8042_CMD_PORT  0x64
+#define I8042_RESET     0xfe
+#define ACPI_SLEEP_PORT 0x600
+#define ACPI_S5_SLEEP   ((5 << 2) | (1 << 5))   /* SLP_TYP=5, SLP_EN */
+#define TICK_LOOPS      20000000ul
+
+struct boot {
+	const char *kind;       /* "bzimage" or "pvh" */
+	const char *cmdline;    /* NUL-terminated, or NULL */
+	uint64_t ram_bytes;     /* sum of type-1 (RAM) map entries */
+};
+
+/* ---- port I/O and the serial console ---- */
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline void outl(uint16_t port, uint32_t v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static void uart_init(void)
+{
+	outb(COM1 + 1, 0x00);   /* no interrupts: we poll */
+	outb(COM1 + 3, 0x80);   /* DLAB on: divisor 1 (115200 baud) */
+	outb(COM1 + 0, 0x01);
+	outb(COM1 + 1, 0x00);
+	outb(COM1 + 3, 0x03);   /* DLAB off, 8 data bits, no parity, 1 stop */
+	outb(COM1 + 4, 0x03);   /* DTR, RTS */
+}
+
+static void put_char(char c)
+{
+	while (!(inb(COM1 + 5) & LSR_THRE))
+		;
+	outb(COM1, (uint8_t)c);
+}
+
+static void put_str(const char *s)
+{
+	while (*s)
+		put_char(*s++);
+}
+
+static void put_hex(uint32_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	int shift = 28;
+
+	put_str("0x");
+	while (shift > 0 && !(v >> shift))  /* skip leading zeros */
+		shift -= 4;
+	for (; shift >= 0; shift -= 4)
+		put_char(digits[(v >> shift) & 0xf]);
+}
+
+/* unsigned long, not uint64_t: the 32-bit build has no libgcc for 64-bit
+ * division. */
+static void put_dec(unsigned long v)
+{
+	char buf[24];
+	int n = 0;
+
+	do {
+		buf[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		put_char(buf[--n]);
+}
+
+static char get_char(void)
+{
+	while (!(inb(COM1 + 5) & LSR_DR))
+		;
+	return (char)inb(COM1);
+}
+
+/* ---- ending the run ---- */
+
+static void __attribute__((noreturn)) spin(void)
+{
+	for (;;)
+		__asm__ volatile("pause");
+}
+
+static void __attribute__((noreturn)) power_off(void)
+{
+	outb(ACPI_SLEEP_PORT, ACPI_S5_SLEEP);
+	spin();     /* e.g. under QEMU, which has nothing at port 0x600 */
+}
+
+static void __attribute__((noreturn)) triple_fault(void)
+{
+	struct {
+		uint16_t limit;
+		uintptr_t base;
+	} __attribute__((packed)) idt = { 0, 0 };
+
+	/* No usable IDT: the #UD cannot be delivered, nor the #DF -> shutdown. */
+	__asm__ volatile("lidt %0\n\tud2" : : "m"(idt));
+	spin();
+}
+
+/* ---- commands ---- */
+
+static void cmd_counter(unsigned long loops_per_tick)
+{
+	unsigned long ticks = 0;
+
+	for (;;) {
+		for (volatile unsigned long i = 0; i < loops_per_tick; i++)
+			;
+		put_str("testguest: tick ");
+		put_dec(++ticks);
+		put_str("\n");
+	}
+}
+
+static void cmd_echo(void)
+{
+	char line[128];
+	size_t n = 0;
+	char c;
+
+	while ((c = get_char()) != '\n' && c != '\r')
+		if (n < sizeof(line) - 1)
+			line[n++] = c;
+	line[n] = '\0';
+	put_str("testguest: echo ");
+	put_str(line);
+	put_str("\n");
+}
+
+/* Print "testguest: <what> <hex>". */
+static void put_result(const char *what, uint32_t v)
+{
+	put_str("testguest: ");
+	put_str(what);
+	put_str(" ");
+	put_hex(v);
+	put_str("\n");
+}
+
+static void cmd_pio(unsigned long count)
+{
+	for (unsigned long i = 0; i < count; i++)
+		outl(PIO_TEST_PORT, (uint32_t)i);
+	put_result("pio-read", inl(PIO_TEST_PORT));
+}
+
+static void cmd_mmio(unsigned long count)
+{
+	volatile uint32_t *reg = (volatile uint32_t *)(uintptr_t)MMIO_TEST_ADDR;
+
+	for (unsigned long i = 0; i < count; i++)
+		reg[0] = (uint32_t)i;
+	put_result("mmio-read", reg[1]);        /* 0xd0000004 */
+}
+
+static void cmd_badport(void)
+{
+	volatile uint32_t *bad = (volatile uint32_t *)(uintptr_t)BAD_MMIO_ADDR;
+
+	outl(BAD_PORT, 0x12345678);
+	(void)bad[0];
+	put_result("badport", inl(BAD_PORT_READ));
+}
+
+/* ---- command line ---- */
+
+/* Does the word w (n chars) equal s? */
+static int word_is(const char *w, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != w[i])   /* also stops at the end of s */
+			return 0;
+	return s[i] == '\0';
+}
+
+/* Is the word "<prefix><decimal>"?  Stores the number in *val. */
+static int word_arg(const char *w, size_t n, const char *prefix, unsigned long *val)
+{
+	size_t i = 0;
+
+	for (; prefix[i]; i++)
+		if (i >= n || w[i] != prefix[i])
+			return 0;
+	if (i == n)
+		return 0;
+	*val = 0;
+	for (; i < n; i++) {
+		if (w[i] < '0' || w[i] > '9')
+			return 0;
+		*val = *val * 10 + (unsigned long)(w[i] - '0');
+	}
+	return 1;
+}
+
+/* Runs the word as a command; returns 0 if it is not one.  Commands that
+ * return have finished and the caller powers off. */
+static int run_word(const struct boot *b, const char *w, size_t n)
+{
+	unsigned long arg;
+
+	if (word_is(w, n, "hello")) {
+		put_str("testguest: hello\n");
+	} else if (word_is(w, n, "mem")) {
+		put_str("testguest: mem ");
+		put_dec((unsigned long)(b->ram_bytes >> 10));
+		put_str("\n");
+	} else if (word_arg(w, n, "pio=", &arg)) {
+		cmd_pio(arg);
+	} else if (word_arg(w, n, "mmio=", &arg)) {
+		cmd_mmio(arg);
+	} else if (word_is(w, n, "counter")) {
+		cmd_counter(TICK_LOOPS);
+	} else if (word_arg(w, n, "counter=", &arg)) {
+		cmd_counter(arg);
+	} else if (word_is(w, n, "echo")) {
+		cmd_echo();
+	} else if (word_is(w, n, "reset")) {
+		put_str("testguest: reset\n");
+		outb(I8042_CMD_PORT, I8042_RESET);
+		spin();
+	} else if (word_is(w, n, "fault")) {
+		put_str("testguest: fault\n");
+		triple_fault();
+	} else if (word_is(w, n, "badport")) {
+		cmd_badport();
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* Runs the first word of the command line that is a command (so options a
+ * VMM may add, like console=ttyS0, are skipped). */
+static void __attribute__((noreturn)) run(const struct boot *b)
+{
+	const char *p = b->cmdline ? b->cmdline : "";
+
+	uart_init();
+	put_str("testguest: start ");
+	put_str(b->kind);
+	put_str("\n");
+	while (*p) {
+		size_t n = 0;
+
+		while (*p == ' ')
+			p++;
+		while (p[n] && p[n] != ' ')
+			n++;
+		if (n && run_word(b, p, n))
+			power_off();
+		p += n;
+	}
+	put_str("testguest: unknown command\n");
+	power_off();
+}
+
+/* ---- the two boot protocols ---- */
+
+#ifdef __x86_64__
+/* Linux boot_params ("zero page"), only the fields we read. */
+#define BP_E820_ENTRIES 0x1e8   /* u8 */
+#define BP_CMD_LINE_PTR 0x228   /* u32, in the setup header */
+#define BP_E820_TABLE   0x2d0
+#define BP_E820_MAX     128
+
+struct e820_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+} __attribute__((packed));
+
+/* 64-bit entry from entry64.S; bp is the zero page. */
+void __attribute__((noreturn)) bzimage_main(const uint8_t *bp);
+void bzimage_main(const uint8_t *bp)
+{
+	const struct e820_entry *e820 = (const void *)(bp + BP_E820_TABLE);
+	unsigned int entries = bp[BP_E820_ENTRIES];
+	uint32_t cmdline = *(const uint32_t *)(bp + BP_CMD_LINE_PTR);
+	struct boot b = { "bzimage", NULL, 0 };
+
+	if (cmdline)
+		b.cmdline = (const char *)(uintptr_t)cmdline;
+	if (entries > BP_E820_MAX)
+		entries = BP_E820_MAX;
+	for (unsigned int i = 0; i < entries; i++)
+		if (e820[i].type == 1)
+			b.ram_bytes += e820[i].size;
+	run(&b);
+}
+#else
+#define HVM_START_MAGIC 0x336ec578
+
+struct hvm_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr;      /* version >= 1 */
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct hvm_memmap_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+	uint32_t reserved;
+};
+
+/* 32-bit entry from entry32.S, paging off; si is hvm_start_info.  Tables
+ * above 4 GiB cannot be reached from here and are ignored. */
+void __attribute__((noreturn)) pvh_main(const struct hvm_start_info *si);
+void pvh_main(const struct hvm_start_info *si)
+{
+	struct boot b = { "pvh", NULL, 0 };
+
+	if (si->magic != HVM_START_MAGIC) {
+		uart_init();
+		put_str("testguest: bad hvm_start_info magic\n");
+		power_off();
+	}
+	if (si->cmdline_paddr && si->cmdline_paddr < 0x100000000ull)
+		b.cmdline = (const char *)(uintptr_t)si->cmdline_paddr;
+	if (si->version >= 1 && si->memmap_paddr < 0x100000000ull) {
+		const struct hvm_memmap_entry *map =
+			(const void *)(uintptr_t)si->memmap_paddr;
+
+		for (uint32_t i = 0; i < si->memmap_entries && i < 128; i++)
+			if (map[i].type == 1)
+				b.ram_bytes += map[i].size;
+	}
+	run(&b);
+}
+#endif
