@@ -25,6 +25,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 KVM_SRC  := $(wildcard tests/kvm/test_*.c)
 KVM_BIN  := $(KVM_SRC:tests/kvm/%.c=$(BUILD)/tests/kvm/%)
+E2E_SRC  := $(wildcard tests/e2e/*.c)
+E2E_BIN  := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/e2e/%)
 BENCH_SRC:= $(wildcard bench/*.c)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
@@ -50,11 +52,15 @@ $(BUILD)/tests/kvm/%: tests/kvm/%.c tests/kvm/kvmtest.h $(BUILD)/libarcvmm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libarcvmm.a $(LDFLAGS)
 
+$(BUILD)/tests/e2e/%: tests/e2e/%.c tests/kvm/kvmtest.h $(BUILD)/libarcvmm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libarcvmm.a $(LDFLAGS)
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libarcvmm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libarcvmm.a $(LDFLAGS)
 
-tests: $(BUILD)/arcvmm $(UNIT_BIN) $(KVM_BIN) $(BENCH_BIN)
+tests: $(BUILD)/arcvmm $(UNIT_BIN) $(KVM_BIN) $(E2E_BIN) $(BENCH_BIN)
 
 check-unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)

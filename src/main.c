@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -101,6 +102,8 @@ int main(int argc, char **argv)
         return 0;
     case CLI_RUN:
         if (c.verbose)
+            log_set_level(LOG_INFO);
+        if (getenv("ARCVMM_LOG") && !strcmp(getenv("ARCVMM_LOG"), "debug"))
             log_set_level(LOG_DEBUG);
         if (c.default_guest)
             log_info("booting the default guest %s", c.cfg.kernel);

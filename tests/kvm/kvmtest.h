@@ -38,11 +38,11 @@ static inline long long kt_now_ms(void)
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* Create (not start) a VM running the test guest. image: "bzImage" or "elf". */
-static inline int kt_create(struct kt *t, const char *image, const char *cmdline,
-                            int cpus, int mem_mib)
+/* Create (not start) a VM booting kernel (+ initrd, may be NULL) with its
+ * console on pipes. */
+static inline int kt_create_with(struct kt *t, const char *kernel, const char *initrd,
+                                 const char *cmdline, int cpus, int mem_mib)
 {
-    static char path[2][512];
     memset(t, 0, sizeof(*t));
     int o[2], i[2];
     if (pipe2(o, O_CLOEXEC) || pipe2(i, O_CLOEXEC))
@@ -51,12 +51,10 @@ static inline int kt_create(struct kt *t, const char *image, const char *cmdline
     t->in_rd = i[0]; t->in_wr = i[1];
     fcntl(t->out_rd, F_SETFL, O_NONBLOCK);
     fcntl(t->out_rd, F_SETPIPE_SZ, 1 << 20);
-    const char *dir = getenv("ARCVMM_TESTGUEST_DIR") ? getenv("ARCVMM_TESTGUEST_DIR") : kt_guest_dir;
-    int slot = !strcmp(image, "elf");
-    snprintf(path[slot], sizeof(path[slot]), "%s/testguest.%s", dir, image);
     struct arcvmm_config c;
     arcvmm_config_init(&c);
-    c.kernel = path[slot];
+    c.kernel = kernel;
+    c.initrd = initrd;
     c.cmdline = cmdline;
     c.cpus = cpus;
     c.memory_mib = (uint64_t)mem_mib;
@@ -66,6 +64,16 @@ static inline int kt_create(struct kt *t, const char *image, const char *cmdline
     if (r < 0)
         fprintf(stderr, "  arcvmm_create: %s\n", t->err);
     return r;
+}
+
+/* The project's freestanding test guest. image: "bzImage" or "elf". */
+static inline int kt_create(struct kt *t, const char *image, const char *cmdline,
+                            int cpus, int mem_mib)
+{
+    char path[512];
+    const char *dir = getenv("ARCVMM_TESTGUEST_DIR") ? getenv("ARCVMM_TESTGUEST_DIR") : kt_guest_dir;
+    snprintf(path, sizeof(path), "%s/testguest.%s", dir, image);
+    return kt_create_with(t, path, NULL, cmdline, cpus, mem_mib);   /* the path is copied */
 }
 
 /* Read what is available now (wait at most wait_ms for the first byte). */

@@ -1,0 +1,79 @@
+# Tier-3 tests, run where KVM can boot a stock kernel (inside the rig's L1,
+# or directly on such a host). busybox sh. cwd holds: arcvmm, pause_test,
+# bzImage, vmlinux, initramfs.cpio.gz, lib.sh. Prints "N passed, N failed".
+. ./lib.sh
+pass=0
+fail=0
+CMD="console=ttyS0 reboot=k panic=-1 quiet"
+RD=initramfs.cpio.gz
+
+result() {   # NAME OK(0/1) [why]
+    if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "PASS $1"
+    else fail=$((fail + 1)); echo "FAIL $1 ${3:-}"; fi
+}
+
+# boot KERNEL CPUS MEM TEST: expects the guest to report CPUS cpus and a
+# MemTotal consistent with MEM MiB, and arcvmm to exit 0 saying why.
+boot() {
+    name="$1-cpus$2-$4"
+    vm_run log 120 ./arcvmm run -v --kernel "$1" --initrd $RD --cpus "$2" --memory "$3" \
+        --cmdline "$CMD arcvmm.test=$4"
+    rc=$?
+    mt=$(sed -n 's/.*arcvmm-init: memtotal_kb \([0-9]*\).*/\1/p' log)
+    want_exit="guest powered off"; [ "$4" = reboot ] && want_exit="guest rebooted"
+    ok=1
+    # MemTotal is RAM minus what the kernel keeps for itself: between 80%
+    # and 100% of what was asked for.
+    if [ "$rc" = 0 ] && grep -q "arcvmm-init: cpus $2\$" log && [ -n "$mt" ] &&
+       [ "$mt" -le $(($3 * 1024)) ] && [ "$mt" -ge $(($3 * 1024 * 8 / 10)) ] &&
+       grep -q "arcvmm: $want_exit" log; then
+        ok=0
+    fi
+    result "$name" $ok "(rc=$rc memtotal_kb=$mt)"
+}
+
+boot bzImage 2 256 info
+boot vmlinux 2 256 info
+boot bzImage 1 256 info
+boot vmlinux 1 256 info
+boot bzImage 1 256 reboot
+boot vmlinux 2 256 reboot
+
+# Console input: a line written to arcvmm's stdin reaches the guest shell
+# and the shell's answer comes back on stdout.
+stdin_test() {
+    rm -f in.fifo out.fifo
+    mkfifo in.fifo out.fifo
+    timeout -s KILL 120 ./arcvmm run --kernel bzImage --initrd $RD \
+        --cmdline "$CMD arcvmm.test=shell" <in.fifo >out.fifo 2>&1 &
+    pid=$!
+    exec 4>in.fifo
+    got=1
+    while IFS= read -r line; do
+        echo "| $line"
+        case "$line" in
+        *"arcvmm-init: shell"*) printf 'echo answer-$((6*7))\n' >&4 ;;
+        *answer-42*) got=0; printf 'poweroff -f\n' >&4 ;;
+        esac
+    done <out.fifo
+    exec 4>&-
+    wait $pid
+    rc=$?
+    [ "$got" = 0 ] && [ "$rc" = 0 ]
+    result stdin-to-shell $? "(rc=$rc)"
+}
+stdin_test
+
+# Pause/resume/stop through the library API on a real Linux guest.
+out=$(./pause_test bzImage $RD 2>&1)
+printf '%s\n' "$out"
+line=$(printf '%s\n' "$out" | tail -n 1)
+p=${line%% passed*}
+f=${line#*, }; f=${f%% failed*}
+case "$line" in
+*" passed, "*" failed") pass=$((pass + p)); fail=$((fail + f)) ;;
+*) fail=$((fail + 1)); echo "FAIL pause_test (no summary)" ;;
+esac
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
