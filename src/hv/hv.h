@@ -40,8 +40,10 @@ int hv_set_memory(struct hv_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, 
 int hv_irqchip_create(struct hv_vm *vm);
 /* Set the level of an interrupt line (GSI). */
 int hv_irq_line(struct hv_vm *vm, uint32_t gsi, int level);
-/* A write of len bytes to addr (MMIO, or PIO if !mmio) signals fd instead of exiting. */
-int hv_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool mmio, int fd, bool assign);
+/* A guest write of len bytes to addr (MMIO, or PIO if !mmio) whose value
+ * equals datamatch signals fd instead of exiting to userspace. */
+int hv_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool mmio, uint64_t datamatch,
+                 int fd, bool assign);
 /* Writing to fd raises gsi. */
 int hv_irqfd(struct hv_vm *vm, uint32_t gsi, int fd, bool assign);
 

@@ -94,11 +94,12 @@ int hv_irq_line(struct hv_vm *vm, uint32_t gsi, int level)
     return kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &l);
 }
 
-int hv_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool mmio, int fd, bool assign)
+int hv_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool mmio, uint64_t datamatch,
+                 int fd, bool assign)
 {
     struct kvm_ioeventfd e = {
-        .addr = addr, .len = len, .fd = fd,
-        .flags = (mmio ? 0 : KVM_IOEVENTFD_FLAG_PIO) |
+        .datamatch = datamatch, .addr = addr, .len = len, .fd = fd,
+        .flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (mmio ? 0 : KVM_IOEVENTFD_FLAG_PIO) |
                  (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
     };
     return kvm_ioctl(vm->vm_fd, KVM_IOEVENTFD, &e);
