@@ -21,6 +21,14 @@ enum arcvmm_console_mode {
     ARCVMM_CONSOLE_NONE,   /* output discarded, no input */
 };
 
+#define ARCVMM_MAX_DISKS 8
+
+struct arcvmm_disk {
+    const char *path;         /* raw image file */
+    int readonly;             /* guest writes fail, the file is opened read-only */
+    const char *serial;       /* VIRTIO_BLK_T_GET_ID answer (<= 20 bytes), or NULL */
+};
+
 struct arcvmm_config {
     const char *kernel;       /* bzImage or ELF vmlinux with a PVH note (required) */
     const char *initrd;       /* optional */
@@ -31,6 +39,8 @@ struct arcvmm_config {
     const char *console_path; /* for ARCVMM_CONSOLE_FILE */
     int console_in_fd;        /* STDIO mode: input fd (default 0, -1 for none) */
     int console_out_fd;       /* STDIO mode: output fd (default 1) */
+    struct arcvmm_disk disks[ARCVMM_MAX_DISKS];  /* virtio-blk, /dev/vda, vdb, ... */
+    int ndisks;
 };
 
 #define ARCVMM_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"

@@ -12,10 +12,15 @@ struct guest_mem;
 int arch_mem_layout(uint64_t mem_bytes, struct guest_mem *m);
 /* Largest vCPU count the arch's platform description supports. */
 int arch_max_cpus(void);
-/* After memory is mapped, before vCPUs exist: interrupt controllers,
- * platform devices on vm->pio/vm->mmio, kernel/initrd/cmdline and firmware
- * tables in guest memory. err: one line naming the bad input. */
+/* After memory is mapped, before devices and vCPUs exist: interrupt
+ * controllers and platform devices on vm->pio/vm->mmio. */
 int arch_vm_setup(struct vm *vm, char *err, size_t errlen);
+/* The i-th virtio-mmio window and its interrupt; -ENOSPC past the last. */
+int arch_virtio_slot(int i, uint64_t *base, uint32_t *gsi);
+/* After every device exists: kernel, initrd, command line and firmware
+ * tables (which describe vm->virtio) in guest memory, boot CPU state.
+ * err: one line naming the bad input. */
+int arch_load_guest(struct vm *vm, char *err, size_t errlen);
 /* Per vCPU, on the creating thread, before it first runs. */
 int arch_vcpu_setup(struct vm *vm, struct vcpu *v);
 /* Free whatever arch_vm_setup allocated. */

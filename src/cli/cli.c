@@ -21,6 +21,10 @@ static const char usage_text[] =
     "  --cpus N           number of vCPUs (default 1)\n"
     "  --memory MIB       guest RAM in MiB (default 256)\n"
     "  --console MODE     stdio (default), file:PATH (output only), or none\n"
+    "  --disk PATH[,ro][,id=SERIAL]\n"
+    "                     raw disk image as virtio-blk (/dev/vda, vdb, ... in\n"
+    "                     order); ro: read-only; id: serial the guest reads\n"
+    "                     (at most 20 bytes). Repeatable, up to 8 disks.\n"
     "  -v, --verbose      say on stderr what the VM does and why it ended\n"
     "                     (ARCVMM_LOG=debug also logs every unclaimed I/O access)\n"
     "\n"
@@ -57,6 +61,38 @@ static int parse_num(const char *opt, const char *s, unsigned long long min,
         return -EINVAL;
     }
     *out = v;
+    return 0;
+}
+
+/* PATH[,ro][,id=SERIAL] -> the next disk slot. The string is modified. */
+static int parse_disk(struct cli *c, char *arg, char *err, size_t errlen)
+{
+    if (c->cfg.ndisks >= ARCVMM_MAX_DISKS) {
+        snprintf(err, errlen, "--disk: at most %d disks", ARCVMM_MAX_DISKS);
+        return -EINVAL;
+    }
+    struct arcvmm_disk *d = &c->cfg.disks[c->cfg.ndisks];
+    char *save = NULL, *tok = strtok_r(arg, ",", &save);
+    if (!tok || arg[0] == ',') {
+        snprintf(err, errlen, "--disk: a path is needed (PATH[,ro][,id=SERIAL])");
+        return -EINVAL;
+    }
+    d->path = tok;
+    while ((tok = strtok_r(NULL, ",", &save)) != NULL) {
+        if (!strcmp(tok, "ro")) {
+            d->readonly = 1;
+        } else if (!strncmp(tok, "id=", 3)) {
+            if (strlen(tok + 3) > 20) {
+                snprintf(err, errlen, "--disk: id '%s' is longer than 20 bytes", tok + 3);
+                return -EINVAL;
+            }
+            d->serial = tok + 3;
+        } else {
+            snprintf(err, errlen, "--disk: unknown option '%s' (ro or id=SERIAL)", tok);
+            return -EINVAL;
+        }
+    }
+    c->cfg.ndisks++;
     return 0;
 }
 
@@ -116,7 +152,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         return -EINVAL;
     }
     c->cmd = CLI_RUN;
-    enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE };
+    enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_DISK };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
@@ -124,6 +160,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         { "cpus", required_argument, NULL, O_CPUS },
         { "memory", required_argument, NULL, O_MEMORY },
         { "console", required_argument, NULL, O_CONSOLE },
+        { "disk", required_argument, NULL, O_DISK },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
@@ -159,6 +196,10 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
                 snprintf(err, errlen, "--console: '%s' is not stdio, none or file:PATH", optarg);
                 return -EINVAL;
             }
+            break;
+        case O_DISK:
+            if (parse_disk(c, optarg, err, errlen) < 0)
+                return -EINVAL;
             break;
         case 'v': c->verbose = true; break;
         case 'h': c->cmd = CLI_HELP; return 0;

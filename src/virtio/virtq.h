@@ -16,6 +16,22 @@
 #define VIRTQ_MAX_SIZE   1024        /* largest queue size we accept */
 #define VIRTQ_MAX_IOV    1024        /* most buffers in one element (chain + indirect) */
 
+/* Ring layout (virtio 1.2 2.7): all fields little-endian. */
+#define VIRTQ_DESC_F_NEXT       1
+#define VIRTQ_DESC_F_WRITE      2
+#define VIRTQ_DESC_F_INDIRECT   4
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+#define VIRTQ_USED_F_NO_NOTIFY  1
+#define VIRTQ_DESC_SIZE         16
+#define VIRTQ_DESC_ALIGN        16
+#define VIRTQ_AVAIL_ALIGN       2
+#define VIRTQ_USED_ALIGN        4
+/* Bytes of each ring for a queue of `size` (event_idx adds the trailing
+ * used_event / avail_event field). */
+#define VIRTQ_DESC_BYTES(size)            ((uint64_t)(size) * 16)
+#define VIRTQ_AVAIL_BYTES(size, eidx)     (4 + (uint64_t)(size) * 2 + ((eidx) ? 2 : 0))
+#define VIRTQ_USED_BYTES(size, eidx)      (4 + (uint64_t)(size) * 8 + ((eidx) ? 2 : 0))
+
 struct virtq {
     const struct guest_mem *mem;
     /* set by the transport from the driver's configuration */
@@ -30,6 +46,13 @@ struct virtq {
     bool signalled_valid;
     bool broken;                     /* set on the first malformed descriptor; sticky */
     char error[128];                 /* what was wrong, for the one guest-error log line */
+    /* private to virtq.c, set by virtq_init(): host views of the three
+     * rings (guest RAM mappings never move) and how many avail entries
+     * past last_avail were already seen (so a pop in a batch needs no
+     * re-read of avail->idx). To restore a queue, call virtq_init() and
+     * then set last_avail / used_idx. */
+    uint8_t *desc_hva, *avail_hva, *used_hva;
+    uint16_t avail_ready;
 };
 
 /* One request: out (device-readable) buffers first, then in (device-writable). */
@@ -44,9 +67,13 @@ struct virtq_elem {
  * (queue not usable: bad size, misaligned or outside RAM). */
 int virtq_init(struct virtq *q);
 /* Next available element: 1 popped, 0 ring empty, -EIO ring broken
- * (q->broken and q->error set; nothing more is popped until re-init). */
+ * (q->broken and q->error set; nothing more is popped until re-init).
+ * Zero-length descriptors are skipped (no iov entry, no ordering rule);
+ * an indirect descriptor may end a chain. On -EIO *e is garbage. */
 int virtq_pop(struct virtq *q, struct virtq_elem *e);
-/* Give back an element's head with `written` bytes written to its in buffers. */
+/* Give back an element's head with `written` bytes written to its in buffers.
+ * 0, -EIO (queue broken) or -EINVAL (head >= size: a device bug; the
+ * caller must push only heads it popped). Publishes used->idx. */
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written);
 /* After a batch of pushes: should the driver be interrupted (honours
  * VIRTQ_AVAIL_F_NO_INTERRUPT, or used_event with EVENT_IDX)? Updates the
@@ -57,4 +84,12 @@ bool virtq_should_notify(struct virtq *q);
  * true if buffers arrived meanwhile. */
 bool virtq_enable_notify(struct virtq *q);
 void virtq_disable_notify(struct virtq *q);
+/* The intended worker loop:
+ *     do {
+ *         virtq_disable_notify(q);
+ *         while (virtq_pop(q, &e) == 1) { ...; virtq_push(q, e.head, n); }
+ *         if (virtq_should_notify(q)) interrupt;
+ *     } while (!q->broken && virtq_enable_notify(q));
+ * With EVENT_IDX, disable is a no-op (the stale avail_event already makes
+ * the driver notify at most once) and enable publishes last_avail. */
 #endif

@@ -13,6 +13,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "hv/hv.h"
+#include "vm/devices.h"
 #include "vm/vm.h"
 
 #define ARCVMM_VERSION "0.1.0"
@@ -94,6 +95,10 @@ static int check_config(const struct arcvmm_config *cfg, char *err, size_t errle
         snprintf(err, errlen, "cpus: %d is not a valid vCPU count (at least 1)", cfg->cpus);
         return -EINVAL;
     }
+    if (cfg->ndisks < 0 || cfg->ndisks > ARCVMM_MAX_DISKS) {
+        snprintf(err, errlen, "disks: %d is more than the %d supported", cfg->ndisks, ARCVMM_MAX_DISKS);
+        return -EINVAL;
+    }
     if (cfg->memory_mib == 0) {
         snprintf(err, errlen, "memory: 0 MiB is not enough for a guest");
         return -EINVAL;
@@ -116,9 +121,16 @@ static int check_config(const struct arcvmm_config *cfg, char *err, size_t errle
 static int copy_config(struct vm *vm, const struct arcvmm_config *cfg)
 {
     vm->cfg = *cfg;
-    const char *src[4] = { cfg->kernel, cfg->initrd, cfg->cmdline, cfg->console_path };
-    const char **dst[4] = { &vm->cfg.kernel, &vm->cfg.initrd, &vm->cfg.cmdline, &vm->cfg.console_path };
-    for (int i = 0; i < 4; i++) {
+    enum { N = sizeof(vm->cfg_strings) / sizeof(vm->cfg_strings[0]) };
+    const char *src[N] = { cfg->kernel, cfg->initrd, cfg->cmdline, cfg->console_path };
+    const char **dst[N] = { &vm->cfg.kernel, &vm->cfg.initrd, &vm->cfg.cmdline, &vm->cfg.console_path };
+    for (int i = 0; i < ARCVMM_MAX_DISKS; i++) {
+        src[4 + 2 * i] = cfg->disks[i].path;
+        dst[4 + 2 * i] = &vm->cfg.disks[i].path;
+        src[5 + 2 * i] = cfg->disks[i].serial;
+        dst[5 + 2 * i] = &vm->cfg.disks[i].serial;
+    }
+    for (int i = 0; i < N; i++) {
         if (!src[i])
             continue;
         vm->cfg_strings[i] = strdup(src[i]);
@@ -210,7 +222,9 @@ int arcvmm_create(const struct arcvmm_config *cfg, struct arcvmm **out, char *er
     vm->console.rx = console_rx_none;
     vm->console.quit = console_quit;
     vm->console.quit_opaque = vm;
-    if ((r = arch_vm_setup(vm, err, errlen)) < 0)
+    if ((r = arch_vm_setup(vm, err, errlen)) < 0 ||
+        (r = vm_create_devices(vm, err, errlen)) < 0 ||
+        (r = arch_load_guest(vm, err, errlen)) < 0)
         goto fail;
     vm->vcpus = calloc((size_t)cfg->cpus, sizeof(*vm->vcpus));
     if (!vm->vcpus) {
@@ -389,6 +403,7 @@ void arcvmm_destroy(struct arcvmm *a)
     for (int i = 0; i < vm->ncpus; i++)
         hv_vcpu_destroy(vm->vcpus[i].hv);
     free(vm->vcpus);
+    vm_destroy_devices(vm);     /* devices first: their workers use memory */
     arch_vm_teardown(vm);
     console_close(&vm->console);
     bus_free(&vm->pio);
@@ -397,7 +412,7 @@ void arcvmm_destroy(struct arcvmm *a)
     mem_unmap(&vm->mem);
     if (vm->exit_efd >= 0)
         close(vm->exit_efd);
-    for (int i = 0; i < 4; i++)
+    for (size_t i = 0; i < sizeof(vm->cfg_strings) / sizeof(vm->cfg_strings[0]); i++)
         free(vm->cfg_strings[i]);
     pthread_cond_destroy(&vm->cond);
     pthread_mutex_destroy(&vm->lock);

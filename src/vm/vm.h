@@ -28,13 +28,23 @@ struct vcpu {
 /* No kernel or initrd file larger than this is read. */
 #define VM_MAX_IMAGE_BYTES (1ULL << 30)
 
+#define VM_MAX_VIRTIO 16
+
+struct virtio_dev;
+struct virtio_mmio;
+
+/* Attach a created virtio device to the next virtio-mmio slot (window +
+ * interrupt from the arch), register it on the MMIO bus. On failure the
+ * device is destroyed. 0 or -errno with err set. */
+int vm_add_virtio(struct vm *vm, struct virtio_dev *d, char *err, size_t errlen);
+
 /* vm->request bits: work a vCPU must do outside KVM_RUN */
 #define VM_REQ_PAUSE  1u
 #define VM_REQ_STOP   2u
 
 struct vm {
     struct arcvmm_config cfg;   /* strings point into cfg_strings */
-    char *cfg_strings[4];
+    char *cfg_strings[4 + 2 * ARCVMM_MAX_DISKS];
     struct hv_vm *hv;
     struct guest_mem mem;
     struct bus pio, mmio;
@@ -42,6 +52,8 @@ struct vm {
     int ncpus;
     struct vcpu *vcpus;
     void *arch;                 /* arch-private state (arch_vm_setup) */
+    struct virtio_mmio *virtio[VM_MAX_VIRTIO];  /* in slot order */
+    int nvirtio;
 
     pthread_mutex_t lock;
     pthread_cond_t cond;        /* state changes, parking, acks */

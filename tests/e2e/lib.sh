@@ -3,14 +3,15 @@
 # runs stock kernels.  Source it:  . tests/e2e/lib.sh
 #
 # A VMM's console is always read as a stream from a fifo (never by polling a
-# log file: that starved nested guests in the rig).  Commands run under
-# `timeout -s KILL` (busybox or coreutils), stdin from /dev/null.
+# log file: that starved nested guests in the rig).  Commands run with stdin
+# from /dev/null and a watchdog that SIGKILLs them at their time limit.
+# E2E_VERBOSE=1 copies every console line boot_time sees to stderr.
 #
 #   now_us                   sets NOW_US to a timestamp in microseconds
 #   boot_time CMD...         runs CMD (a VMM booting the default guest) and
 #                            prints the milliseconds from just before its start
 #                            to the first "arcvmm-init: start" console line,
-#                            then stops it (SIGTERM).  Returns 1 and prints the
+#                            then kills it.  Returns 1 and prints the
 #                            last 30 console lines to stderr if the line never
 #                            comes (limit: $E2E_BOOT_TIMEOUT s, default 60).
 #   boot_time_series NAME N CMD...
@@ -47,6 +48,25 @@ now_us() {
     NOW_US=$((${_nu_t%.*} * 1000000 + (1${_nu_t#*.} - 100) * 10000))
 }
 
+# _lib_start SECS OUT CMD...: starts CMD in the background with stdout and
+# stderr to OUT; sets _lib_pid (CMD) and _lib_wd (its watchdog, which
+# creates OUT.timeout and SIGKILLs CMD after SECS seconds).
+_lib_start() {
+    _ls_secs=$1 _ls_out=$2
+    shift 2
+    "$@" </dev/null >"$_ls_out" 2>&1 &
+    _lib_pid=$!
+    (sleep "$_ls_secs" && : >"$_ls_out.timeout" && kill -9 "$_lib_pid") \
+        </dev/null >/dev/null 2>&1 &
+    _lib_wd=$!
+}
+
+# Stops the watchdog of _lib_start (its sleep may linger, harmlessly).
+_lib_stop_watchdog() {
+    kill "$_lib_wd" 2>/dev/null || :
+    wait "$_lib_wd" 2>/dev/null || :
+}
+
 # Prints the last 30 lines of file $1 to stderr, indented.
 _lib_tail() {
     echo "last 30 console lines:" >&2
@@ -59,8 +79,7 @@ boot_time() {
     _bt_ms=
     now_us
     _bt_t0=$NOW_US
-    timeout -s KILL "${E2E_BOOT_TIMEOUT:-60}" "$@" </dev/null >"$_bt_dir/console" 2>&1 &
-    _bt_pid=$!
+    _lib_start "${E2E_BOOT_TIMEOUT:-60}" "$_bt_dir/console" "$@"
     while IFS= read -r _bt_line || [ -n "$_bt_line" ]; do
         case "$_bt_line" in
         *"arcvmm-init: start"*)
@@ -69,10 +88,13 @@ boot_time() {
             break
             ;;
         esac
-        printf '%s\n' "${_bt_line%"$_lib_cr"}" >&3
+        _bt_line=${_bt_line%"$_lib_cr"}
+        printf '%s\n' "$_bt_line" >&3
+        [ "${E2E_VERBOSE:-0}" = 0 ] || printf '  | %s\n' "$_bt_line" >&2
     done <"$_bt_dir/console" 3>"$_bt_dir/log"
-    kill "$_bt_pid" 2>/dev/null
-    wait "$_bt_pid" 2>/dev/null
+    kill -9 "$_lib_pid" 2>/dev/null || :
+    wait "$_lib_pid" 2>/dev/null || :
+    _lib_stop_watchdog
     if [ -z "$_bt_ms" ]; then
         echo "boot_time: no 'arcvmm-init: start' line from: $*" >&2
         _lib_tail "$_bt_dir/log"
@@ -107,23 +129,21 @@ vm_run() {
     shift 2
     _vr_dir=$(mktemp -d "${TMPDIR:-/tmp}/vm_run.XXXXXX") || return 1
     mkfifo "$_vr_dir/console" || { rm -rf "$_vr_dir"; return 1; }
-    now_us
-    _vr_t0=$NOW_US
-    timeout -s KILL "$_vr_secs" "$@" </dev/null >"$_vr_dir/console" 2>&1 &
-    _vr_pid=$!
+    _lib_start "$_vr_secs" "$_vr_dir/console" "$@"
     while IFS= read -r _vr_line || [ -n "$_vr_line" ]; do
         _vr_line=${_vr_line%"$_lib_cr"}
         printf '| %s\n' "$_vr_line"
         printf '%s\n' "$_vr_line" >&3
     done <"$_vr_dir/console" 3>"$_vr_log"
     _vr_rc=0
-    wait "$_vr_pid" || _vr_rc=$?
-    now_us
-    rm -rf "$_vr_dir"
-    if [ "$_vr_rc" -eq 137 ] && [ $(((NOW_US - _vr_t0) / 1000000)) -ge "$_vr_secs" ]; then
+    wait "$_lib_pid" || _vr_rc=$?
+    _lib_stop_watchdog
+    if [ -e "$_vr_dir/console.timeout" ]; then
+        rm -rf "$_vr_dir"
         echo "vm_run: timeout after $_vr_secs s: $*" >&2
         _lib_tail "$_vr_log"
         return 124
     fi
+    rm -rf "$_vr_dir"
     return "$_vr_rc"
 }

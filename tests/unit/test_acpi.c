@@ -27,8 +27,8 @@ static uint8_t sum8(const uint8_t *p, size_t n)
 }
 
 static const struct acpi_virtio_dev two_virtio[2] = {
-    { X86_VIRTIO_MMIO_BASE, X86_VIRTIO_MMIO_SIZE, X86_VIRTIO_IRQ_BASE },
-    { X86_VIRTIO_MMIO_BASE + X86_VIRTIO_MMIO_SIZE, X86_VIRTIO_MMIO_SIZE, X86_VIRTIO_IRQ_BASE + 1 },
+    { X86_VIRTIO_MMIO_BASE, X86_VIRTIO_MMIO_SIZE, 5 },
+    { X86_VIRTIO_MMIO_BASE + X86_VIRTIO_MMIO_SIZE, X86_VIRTIO_MMIO_SIZE, 6 },
 };
 
 /* Resolve a table address to a checked pointer inside buf[0..used): the
@@ -273,7 +273,7 @@ static void t_many_virtio(void)
     for (int i = 0; i < 257; i++) {
         v[i].base = X86_VIRTIO_MMIO_BASE + (uint64_t)i * X86_VIRTIO_MMIO_SIZE;
         v[i].size = X86_VIRTIO_MMIO_SIZE;
-        v[i].irq = (uint32_t)(X86_VIRTIO_IRQ_BASE + i % 4);
+        v[i].irq = (uint32_t)(5 + i % 4);
     }
     struct acpi_config cfg = { 2, v, 256 };
     ssize_t r = acpi_build(&cfg, BASE, buf, sizeof(buf));

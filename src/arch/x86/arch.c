@@ -15,6 +15,7 @@
 #include "dev/uart8250.h"
 #include "hv/hv.h"
 #include "hv/hv_x86.h"
+#include "virtio/mmio.h"
 #include "vm/vm.h"
 
 #define X86_MAX_CPUS     254              /* xAPIC ids 0..253; 255 is broadcast */
@@ -131,7 +132,11 @@ static int load_images(struct vm *vm, struct x86_vm *x, char *err, size_t errlen
     uint8_t *acpi = calloc(1, X86_ACPI_MAX);
     if (!acpi)
         return -ENOMEM;
-    struct acpi_config ac = { .ncpus = cfg->cpus };
+    struct acpi_virtio_dev vdev[VM_MAX_VIRTIO];
+    for (int i = 0; i < vm->nvirtio; i++)
+        vdev[i] = (struct acpi_virtio_dev){ .base = vm->virtio[i]->base,
+                                            .size = VIRTIO_MMIO_SIZE, .irq = vm->virtio[i]->gsi };
+    struct acpi_config ac = { .ncpus = cfg->cpus, .virtio = vdev, .nvirtio = vm->nvirtio };
     ssize_t n = acpi_build(&ac, X86_ACPI_ADDR, acpi, X86_ACPI_MAX);
     r = n < 0 ? (int)n : mem_write(&vm->mem, X86_ACPI_ADDR, acpi, (uint64_t)n);
     free(acpi);
@@ -177,9 +182,24 @@ int arch_vm_setup(struct vm *vm, char *err, size_t errlen)
         snprintf(err, errlen, "/dev/kvm: creating the interrupt controllers failed: %s", strerror(-r));
         return r;
     }
-    if ((r = setup_devices(vm, x, err, errlen)) < 0)
-        return r;
-    return load_images(vm, x, err, errlen);
+    return setup_devices(vm, x, err, errlen);
+}
+
+/* IOAPIC pins free for virtio devices: not the PIT (0/2), COM1 (4) or SCI (9). */
+static const uint8_t virtio_gsis[] = { 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23 };
+
+int arch_virtio_slot(int i, uint64_t *base, uint32_t *gsi)
+{
+    if (i < 0 || i >= (int)sizeof(virtio_gsis))
+        return -ENOSPC;
+    *base = X86_VIRTIO_MMIO_BASE + (uint64_t)i * X86_VIRTIO_MMIO_SIZE;
+    *gsi = virtio_gsis[i];
+    return 0;
+}
+
+int arch_load_guest(struct vm *vm, char *err, size_t errlen)
+{
+    return load_images(vm, vm->arch, err, errlen);
 }
 
 int arch_vcpu_setup(struct vm *vm, struct vcpu *v)

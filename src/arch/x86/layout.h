@@ -34,6 +34,4 @@
 #define X86_ACPI_S5_SLP_TYP      5     /* _S5_ package value; SLP_TYP field bits 2..4 */
 #define X86_ACPI_SCI_IRQ         9
 
-/* First IRQ handed to virtio-mmio devices (IOAPIC pins 5..23 minus SCI). */
-#define X86_VIRTIO_IRQ_BASE   5
 #endif

@@ -7,12 +7,16 @@
  * "testguest: start <kind>", runs the first known word of the kernel
  * command line and powers off.  Console is COM1, polled; nothing uses
  * interrupts or HLT.  Commands: hello mem pio=N mmio=N counter[=LOOPS]
- * echo reset fault badport (anything else: "unknown command").
+ * echo reset fault badport, and the virtio-blk ones in virtio.c (blk-info
+ * blk-rw blk-id blk-ro blk-bad=KIND blk-multi blk-indirect); anything else:
+ * "unknown command".
  * counter ticks every LOOPS (default 20 million) volatile loop iterations;
  * a host /dev/kvm that emulates the guest may need a far smaller LOOPS.
  */
 #include <stddef.h>
 #include <stdint.h>
+
+#include "guest.h"
 
 #define COM1            0x3f8   /* RBR/THR, +1 IER, +3 LCR, +4 MCR, +5 LSR */
 #define LSR_DR          0x01    /* a received byte is waiting */
@@ -70,20 +74,20 @@ static void uart_init(void)
 	outb(COM1 + 4, 0x03);   /* DTR, RTS */
 }
 
-static void put_char(char c)
+void put_char(char c)
 {
 	while (!(inb(COM1 + 5) & LSR_THRE))
 		;
 	outb(COM1, (uint8_t)c);
 }
 
-static void put_str(const char *s)
+void put_str(const char *s)
 {
 	while (*s)
 		put_char(*s++);
 }
 
-static void put_hex(uint32_t v)
+void put_hex(uint32_t v)
 {
 	static const char digits[] = "0123456789abcdef";
 	int shift = 28;
@@ -97,7 +101,7 @@ static void put_hex(uint32_t v)
 
 /* unsigned long, not uint64_t: the 32-bit build has no libgcc for 64-bit
  * division. */
-static void put_dec(unsigned long v)
+void put_dec(unsigned long v)
 {
 	char buf[24];
 	int n = 0;
@@ -211,7 +215,7 @@ static void cmd_badport(void)
 /* ---- command line ---- */
 
 /* Does the word w (n chars) equal s? */
-static int word_is(const char *w, size_t n, const char *s)
+int word_is(const char *w, size_t n, const char *s)
 {
 	size_t i;
 
@@ -271,6 +275,8 @@ static int run_word(const struct boot *b, const char *w, size_t n)
 		triple_fault();
 	} else if (word_is(w, n, "badport")) {
 		cmd_badport();
+	} else if (virtio_run_word(w, n)) {
+		/* blk-* commands, see virtio.c */
 	} else {
 		return 0;
 	}

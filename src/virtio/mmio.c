@@ -1,0 +1,307 @@
+#include "virtio/mmio.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "hv/hv.h"
+
+static void efd_signal(int fd)
+{
+    uint64_t one = 1;
+    if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+        /* counter saturated: the reader is awake anyway */
+    }
+}
+
+static void raise_irq(struct virtio_mmio *t, unsigned bits)
+{
+    atomic_fetch_or(&t->isr, bits);
+    efd_signal(t->irq_fd);
+}
+
+void virtio_notify_used(struct virtio_dev *d, unsigned q)
+{
+    if (q < d->num_queues && virtq_should_notify(&d->vqs[q]))
+        raise_irq(d->transport, VIRTIO_ISR_QUEUE);
+}
+
+void virtio_config_changed(struct virtio_dev *d)
+{
+    struct virtio_mmio *t = d->transport;
+    atomic_fetch_add(&t->config_generation, 1);
+    raise_irq(t, VIRTIO_ISR_CONFIG);
+}
+
+void virtio_needs_reset(struct virtio_dev *d, const char *why)
+{
+    struct virtio_mmio *t = d->transport;
+    log_guest("%s at 0x%llx: %s; device needs reset", d->ops->name,
+              (unsigned long long)t->base, why);
+    /* No lock: a device worker calls this, and ops->reset (run under the
+     * lock) may be waiting for that worker. */
+    atomic_store(&t->needs_reset, true);
+    raise_irq(t, VIRTIO_ISR_CONFIG);
+}
+
+/* Driver reset (status 0) or teardown: stop the device, clear all state.
+ * Called with t->lock held. */
+static void transport_reset(struct virtio_mmio *t)
+{
+    struct virtio_dev *d = t->dev;
+    if (t->activated && d->ops->reset)
+        d->ops->reset(d);
+    t->activated = false;
+    t->status = 0;
+    atomic_store(&t->needs_reset, false);
+    t->dev_features_sel = t->drv_features_sel = t->queue_sel = 0;
+    t->drv_features = 0;
+    memset(t->q, 0, sizeof(t->q));
+    d->driver_features = 0;
+    for (unsigned i = 0; i < d->num_queues; i++) {
+        d->vq_ready[i] = false;
+        memset(&d->vqs[i], 0, sizeof(d->vqs[i]));
+        uint64_t v;
+        if (read(d->notify_fd[i], &v, sizeof(v)) < 0) { /* nothing pending */ }
+    }
+    atomic_store(&t->isr, 0);
+}
+
+/* DRIVER_OK: hand the configured queues to the device. Lock held. */
+static void transport_activate(struct virtio_mmio *t)
+{
+    struct virtio_dev *d = t->dev;
+    d->driver_features = t->drv_features;
+    for (unsigned i = 0; i < d->num_queues; i++) {
+        struct virtio_mmio_queue *mq = &t->q[i];
+        d->vq_ready[i] = false;
+        if (!mq->ready)
+            continue;
+        struct virtq *q = &d->vqs[i];
+        memset(q, 0, sizeof(*q));
+        q->mem = d->mem;
+        q->size = mq->num;
+        q->desc_gpa = mq->desc;
+        q->avail_gpa = mq->driver;
+        q->used_gpa = mq->device;
+        q->event_idx = virtio_has_feature(d, VIRTIO_F_EVENT_IDX);
+        q->indirect = virtio_has_feature(d, VIRTIO_F_INDIRECT_DESC);
+        if (virtq_init(q) < 0) {
+            log_guest("%s at 0x%llx: queue %u configured badly (size %u)", d->ops->name,
+                      (unsigned long long)t->base, i, mq->num);
+            atomic_store(&t->needs_reset, true);
+            raise_irq(t, VIRTIO_ISR_CONFIG);
+            return;
+        }
+        d->vq_ready[i] = true;
+    }
+    int r = d->ops->activate ? d->ops->activate(d) : 0;
+    if (r < 0) {
+        log_err("%s at 0x%llx: activation failed: %s", d->ops->name,
+                (unsigned long long)t->base, strerror(-r));
+        atomic_store(&t->needs_reset, true);
+        raise_irq(t, VIRTIO_ISR_CONFIG);
+        return;
+    }
+    t->activated = true;
+}
+
+static void write_status(struct virtio_mmio *t, uint32_t v)
+{
+    struct virtio_dev *d = t->dev;
+    if (v == 0) {
+        transport_reset(t);
+        return;
+    }
+    v &= 0xff;
+    /* FEATURES_OK sticks only for a subset of the offered features that
+     * includes VERSION_1 (we are a modern-only device). */
+    if ((v & VIRTIO_STATUS_FEATURES_OK) && !(t->status & VIRTIO_STATUS_FEATURES_OK)) {
+        bool ok = !(t->drv_features & ~d->device_features) &&
+                  (t->drv_features >> VIRTIO_F_VERSION_1 & 1);
+        if (!ok) {
+            log_guest("%s at 0x%llx: driver features 0x%llx not acceptable", d->ops->name,
+                      (unsigned long long)t->base, (unsigned long long)t->drv_features);
+            v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
+        }
+    }
+    bool to_ok = (v & VIRTIO_STATUS_DRIVER_OK) && !(t->status & VIRTIO_STATUS_DRIVER_OK);
+    t->status = v & ~(uint32_t)VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+    if (to_ok && (t->status & VIRTIO_STATUS_FEATURES_OK) && !t->activated)
+        transport_activate(t);
+}
+
+static uint32_t reg_read(struct virtio_mmio *t, uint64_t off)
+{
+    struct virtio_dev *d = t->dev;
+    unsigned qs = t->queue_sel;
+    bool qvalid = qs < d->num_queues;
+    switch (off) {
+    case VMMIO_MAGIC: return VIRTIO_MMIO_MAGIC;
+    case VMMIO_VERSION: return 2;
+    case VMMIO_DEVICE_ID: return d->ops->device_id;
+    case VMMIO_VENDOR_ID: return VIRTIO_MMIO_VENDOR;
+    case VMMIO_DEVICE_FEATURES:
+        return t->dev_features_sel < 2 ? (uint32_t)(d->device_features >> (32 * t->dev_features_sel)) : 0;
+    case VMMIO_QUEUE_NUM_MAX: return qvalid ? d->queue_max : 0;
+    case VMMIO_QUEUE_READY: return qvalid ? t->q[qs].ready : 0;
+    case VMMIO_INTERRUPT_STATUS: return atomic_load(&t->isr);
+    case VMMIO_STATUS:
+        return t->status | (atomic_load(&t->needs_reset) ? VIRTIO_STATUS_DEVICE_NEEDS_RESET : 0);
+    case VMMIO_SHM_LEN_LOW: case VMMIO_SHM_LEN_HIGH: return 0xffffffff;   /* no shared memory */
+    case VMMIO_SHM_BASE_LOW: case VMMIO_SHM_BASE_HIGH: return 0xffffffff;
+    case VMMIO_QUEUE_RESET: return 0;
+    case VMMIO_CONFIG_GENERATION: return atomic_load(&t->config_generation);
+    default: return 0;      /* write-only or reserved */
+    }
+}
+
+static void set_half(uint64_t *v, bool high, uint32_t val)
+{
+    *v = high ? (*v & 0xffffffffULL) | ((uint64_t)val << 32) : (*v & ~0xffffffffULL) | val;
+}
+
+static void reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
+{
+    struct virtio_dev *d = t->dev;
+    unsigned qs = t->queue_sel;
+    /* Queue layout may change only while the queue is not ready and the
+     * device is not running. */
+    struct virtio_mmio_queue *mq = (qs < d->num_queues && !t->q[qs].ready &&
+                                    !(t->status & VIRTIO_STATUS_DRIVER_OK)) ? &t->q[qs] : NULL;
+    bool features_open = !(t->status & VIRTIO_STATUS_FEATURES_OK);
+    switch (off) {
+    case VMMIO_DEVICE_FEATURES_SEL: t->dev_features_sel = v; break;
+    case VMMIO_DRIVER_FEATURES_SEL: t->drv_features_sel = v; break;
+    case VMMIO_DRIVER_FEATURES:
+        if (features_open && t->drv_features_sel < 2)
+            set_half(&t->drv_features, t->drv_features_sel == 1, v);
+        break;
+    case VMMIO_QUEUE_SEL: t->queue_sel = v; break;
+    case VMMIO_QUEUE_NUM: if (mq) mq->num = (uint16_t)(v <= d->queue_max ? v : 0); break;
+    case VMMIO_QUEUE_READY:
+        if (qs < d->num_queues && !(t->status & VIRTIO_STATUS_DRIVER_OK))
+            t->q[qs].ready = v & 1;
+        break;
+    case VMMIO_QUEUE_NOTIFY:
+        /* Only reached without an ioeventfd (tests, or a misaligned write). */
+        if (v < d->num_queues)
+            efd_signal(d->notify_fd[v]);
+        break;
+    case VMMIO_INTERRUPT_ACK: atomic_fetch_and(&t->isr, ~v); break;
+    case VMMIO_STATUS: write_status(t, v); break;
+    case VMMIO_QUEUE_DESC_LOW: case VMMIO_QUEUE_DESC_HIGH:
+        if (mq) set_half(&mq->desc, off == VMMIO_QUEUE_DESC_HIGH, v);
+        break;
+    case VMMIO_QUEUE_DRIVER_LOW: case VMMIO_QUEUE_DRIVER_HIGH:
+        if (mq) set_half(&mq->driver, off == VMMIO_QUEUE_DRIVER_HIGH, v);
+        break;
+    case VMMIO_QUEUE_DEVICE_LOW: case VMMIO_QUEUE_DEVICE_HIGH:
+        if (mq) set_half(&mq->device, off == VMMIO_QUEUE_DEVICE_HIGH, v);
+        break;
+    default: break;         /* read-only or reserved: ignored */
+    }
+}
+
+void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
+{
+    struct virtio_mmio *t = opaque;
+    struct virtio_dev *d = t->dev;
+    pthread_mutex_lock(&t->lock);
+    if (off >= VMMIO_CONFIG) {
+        uint64_t c = off - VMMIO_CONFIG;
+        if (c < d->config_size && len <= d->config_size - c) {
+            if (is_write) {
+                if (d->ops->config_write)
+                    d->ops->config_write(d, (uint32_t)c, data, len);
+            } else if (d->ops->config_read) {
+                d->ops->config_read(d, (uint32_t)c, data, len);
+            } else {
+                memset(data, 0, len);
+            }
+        } else if (!is_write) {
+            memset(data, 0, len);
+        }
+    } else if (len != 4 || (off & 3)) {
+        /* The spec requires 32-bit aligned accesses below the config space. */
+        log_guest("%s at 0x%llx: %u-byte access to register 0x%llx", d->ops->name,
+                  (unsigned long long)t->base, len, (unsigned long long)off);
+        if (!is_write)
+            memset(data, 0xff, len);
+    } else if (is_write) {
+        uint32_t v;
+        memcpy(&v, data, 4);
+        reg_write(t, off, v);
+    } else {
+        uint32_t v = reg_read(t, off);
+        memcpy(data, &v, 4);
+    }
+    pthread_mutex_unlock(&t->lock);
+}
+
+int virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d, struct hv_vm *hv,
+                     uint64_t base, uint32_t gsi)
+{
+    memset(t, 0, sizeof(*t));
+    t->dev = d;
+    t->hv = hv;
+    t->base = base;
+    t->gsi = gsi;
+    t->irq_fd = -1;
+    d->transport = t;
+    for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+        d->notify_fd[i] = -1;
+    pthread_mutex_init(&t->lock, NULL);
+    if (d->num_queues == 0 || d->num_queues > VIRTIO_MAX_QUEUES || d->queue_max == 0 ||
+        d->queue_max > VIRTQ_MAX_SIZE)
+        return -EINVAL;
+    t->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (t->irq_fd < 0)
+        return -errno;
+    for (unsigned i = 0; i < d->num_queues; i++) {
+        d->notify_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (d->notify_fd[i] < 0)
+            return -errno;
+    }
+    if (!hv)
+        return 0;
+    int r = hv_irqfd(hv, gsi, t->irq_fd, true);
+    if (r < 0)
+        return r;
+    t->irqfd_assigned = true;
+    for (unsigned i = 0; i < d->num_queues; i++) {
+        r = hv_ioeventfd(hv, base + VMMIO_QUEUE_NOTIFY, 4, true, i, d->notify_fd[i], true);
+        if (r < 0)
+            return r;
+    }
+    t->ioeventfds_assigned = true;
+    return 0;
+}
+
+void virtio_mmio_destroy(struct virtio_mmio *t)
+{
+    struct virtio_dev *d = t->dev;
+    if (!d)
+        return;
+    pthread_mutex_lock(&t->lock);
+    transport_reset(t);
+    pthread_mutex_unlock(&t->lock);
+    for (unsigned i = 0; i < d->num_queues && i < VIRTIO_MAX_QUEUES; i++) {
+        if (t->ioeventfds_assigned)
+            hv_ioeventfd(t->hv, t->base + VMMIO_QUEUE_NOTIFY, 4, true, i, d->notify_fd[i], false);
+        if (d->notify_fd[i] >= 0)
+            close(d->notify_fd[i]);
+        d->notify_fd[i] = -1;
+    }
+    if (t->irqfd_assigned)
+        hv_irqfd(t->hv, t->gsi, t->irq_fd, false);
+    if (t->irq_fd >= 0)
+        close(t->irq_fd);
+    if (d->ops->destroy)
+        d->ops->destroy(d);
+    pthread_mutex_destroy(&t->lock);
+    t->dev = NULL;
+}

@@ -1,0 +1,22 @@
+/* testguest: what guest.c shares with the other guest sources (virtio.c).
+ * Freestanding: no libc, polled COM1 console. */
+#ifndef TESTGUEST_H
+#define TESTGUEST_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Console output on COM1 (polled). */
+void put_char(char c);
+void put_str(const char *s);
+/* "0x" and the hex digits without leading zeros. */
+void put_hex(uint32_t v);
+/* Decimal; unsigned long, not uint64_t: the 32-bit build has no libgcc. */
+void put_dec(unsigned long v);
+
+/* Does the word w (n chars) equal s? */
+int word_is(const char *w, size_t n, const char *s);
+
+/* virtio.c: runs the word if it is one of its commands (blk-*); returns 0
+ * if it is not. A command that returns has finished; the caller powers off. */
+int virtio_run_word(const char *w, size_t n);
+#endif
