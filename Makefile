@@ -10,6 +10,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -pthread -MMD -MP
 LDFLAGS  += -pthread
+LDLIBS   := -luring
 ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=address,undefined
@@ -38,7 +39,7 @@ $(BUILD)/libarcvmm.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/arcvmm: $(BUILD)/src/main.o $(BUILD)/libarcvmm.a
-	$(CC) -o $@ $^ $(LDFLAGS)
+	$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -46,19 +47,19 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libarcvmm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libarcvmm.a $(LDFLAGS)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libarcvmm.a $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/kvm/%: tests/kvm/%.c tests/kvm/kvmtest.h $(BUILD)/libarcvmm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libarcvmm.a $(LDFLAGS)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libarcvmm.a $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/e2e/%: tests/e2e/%.c tests/kvm/kvmtest.h $(BUILD)/libarcvmm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libarcvmm.a $(LDFLAGS)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libarcvmm.a $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libarcvmm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libarcvmm.a $(LDFLAGS)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libarcvmm.a $(LDFLAGS) $(LDLIBS)
 
 tests: $(BUILD)/arcvmm $(UNIT_BIN) $(KVM_BIN) $(E2E_BIN) $(BENCH_BIN)
 
@@ -67,6 +68,8 @@ check-unit: $(UNIT_BIN)
 
 # The freestanding tier-2 guest (bzImage + PVH ELF), see tests/kvm/guest/.
 -include tests/kvm/guest/guest.mk
+# libFuzzer targets (clang): `make fuzz`, run by tests/fuzz/run.sh.
+-include tests/fuzz/fuzz.mk
 
 clean:
 	rm -rf build

@@ -7,6 +7,9 @@
 #   bzImage              Debian's cloud kernel (linux-image-cloud-amd64)
 #   vmlinux              the ELF inside bzImage (has the Xen PVH entry note)
 #   initramfs.cpio.gz    busybox-static + tests/guest/init + virtio modules
+#                        + /bin/blkload (tests/guest/blkload.c, static) +
+#                        mke2fs/mkfs.ext4 (e2fsprogs, with its libraries)
+#   blkload              the same static blkload, for use outside the guest
 #   kernel.txt           the Debian package name and version used
 # The same inputs give byte-identical outputs (fixed order, mtimes, owners).
 # Outputs are only replaced when their content changes.
@@ -22,6 +25,8 @@
 #   gk_mod_order NAME...              prints module paths in load order
 #   gk_stage_modules DEST NAME...     modules (decompressed) into DEST/lib/modules
 #   gk_stage_busybox DEST             busybox-static + applet links into DEST
+#   gk_stage_prog DEST PROG           PROG + its shared libraries, same paths
+#   gk_build_blkload OUT              tests/guest/blkload.c -> static OUT
 #   gk_pack_cpio DIR OUT [gzip|none]  reproducible newc archive of DIR
 set -euo pipefail
 
@@ -196,6 +201,31 @@ gk_stage_busybox() {
     done
 }
 
+# Copies host program PROG (symlinks resolved, replacing e.g. a busybox
+# applet link) and the shared libraries and loader it needs (ldd) to the same
+# absolute paths under DEST.
+gk_stage_prog() {
+    local dest=$1 prog=$2 lib
+    [ -f "$prog" ] || gk_die "$prog: no such program"
+    mkdir -p "$dest$(dirname "$prog")"
+    rm -f "$dest$prog"
+    cp -L "$prog" "$dest$prog"
+    chmod 0755 "$dest$prog"
+    for lib in $({ ldd "$prog" 2>/dev/null || true; } |
+                 awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+        [ -e "$dest$lib" ] && continue
+        mkdir -p "$dest$(dirname "$lib")"
+        cp -L "$lib" "$dest$lib"
+    done
+}
+
+# Builds tests/guest/blkload.c as a static, stripped x86_64 binary OUT.
+gk_build_blkload() {
+    gk_need_pkgs gcc libc6-dev
+    gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -s -o "$1" \
+        "$GK_ROOT/tests/guest/blkload.c" || gk_die "cannot build blkload"
+}
+
 # Packs directory DIR into a newc cpio at OUT, compressed with gzip (default)
 # or not (none).  Owners, mtimes, inode numbers and order are fixed.
 gk_pack_cpio() {
@@ -228,6 +258,7 @@ gk_extract_vmlinux() {
     # The kernel build appends the uncompressed size (le32) to the payload.
     size=$(u32 "$in" $((off + len - 4)))
     magic=$(od -An -tx1 -j "$off" -N6 "$in" | tr -d ' \n')
+    # shellcheck disable=SC2054 # dd operands, not array separators
     local payload=(dd if="$in" iflag=skip_bytes,count_bytes skip="$off" count=$((len - 4)) bs=1M status=none)
     case "$magic" in
     02214c18*)     gk_need_pkgs lz4;  "${payload[@]}" | lz4 -dc >"$out" ;;
@@ -248,7 +279,7 @@ gk_main() {
     local out=${1:-$GK_ROOT/build/guest}
     [ $# -le 1 ] || gk_die "usage: scripts/guest.sh [OUTDIR]"
     [ -f "$GK_ROOT/tests/guest/init" ] || gk_die "missing tests/guest/init"
-    gk_need_pkgs busybox-static cpio kmod lz4 xz-utils binutils
+    gk_need_pkgs busybox-static cpio kmod lz4 xz-utils binutils e2fsprogs
     gk_kernel
     mkdir -p "$out"
     out=$(cd "$out" && pwd)
@@ -264,13 +295,22 @@ gk_main() {
     gk_stage_busybox "$r"
     gk_stage_modules "$r" "${GK_GUEST_MODULES[@]}"
     cp "$GK_ROOT/tests/guest/init" "$r/init"
+    # Block-device tools: the load generator and mkfs.ext4 (real e2fsprogs
+    # instead of busybox's mke2fs applet, which makes ext2 only).
+    gk_build_blkload "$work/blkload"
+    cp "$work/blkload" "$r/bin/blkload"
+    gk_stage_prog "$r" /sbin/mke2fs
+    ln -sf mke2fs "$r/sbin/mkfs.ext4"
+    cp /etc/mke2fs.conf "$r/etc/mke2fs.conf"
+    ln -s /proc/mounts "$r/etc/mtab"
     find "$r" -type f -exec chmod 0644 {} +
-    chmod 0755 "$r/init" "$r/bin/busybox"
+    chmod 0755 "$r/init" "$r/bin/busybox" "$r/bin/blkload" "$r/sbin/mke2fs"
+    find "$r/lib" "$r/lib64" -name 'ld-linux*' -exec chmod 0755 {} + 2>/dev/null || true
     gk_pack_cpio "$r" "$work/initramfs.cpio.gz" gzip
 
     printf '%s %s %s\n' "$GK_PKG" "$GK_PKGVER" "$GK_KVER" >"$work/kernel.txt"
     local f
-    for f in bzImage vmlinux initramfs.cpio.gz kernel.txt; do
+    for f in bzImage vmlinux initramfs.cpio.gz blkload kernel.txt; do
         gk_install "$work/$f" "$out/$f"
     done
     echo "guest: $out ($GK_PKG $GK_PKGVER; modules: $(tr '\n' ' ' <"$r/lib/modules/load-order"))"

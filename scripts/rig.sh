@@ -28,7 +28,12 @@
 #   --with PROGRAM  copy a host program (and its libraries) to the same path
 #                   in L1; repeatable
 #   --append ARGS   extra L1 kernel command line
+#   --interactive   the console is this terminal, both ways: run.sh's stdin
+#                   is L1's console (so a guest shell under arcvmm can be used);
+#                   no timeout, no log, QEMU's exit status
 #
+# L1 prints "RIG: L1 alive at <uptime>s" every minute while run.sh runs, so
+# a timeout's last lines show whether L1 itself froze.
 # The console streams to stdout as it arrives and to build/rig/log/NAME.log
 # (NAME = payload directory name).  Exit status: run.sh's status (from
 # RIG-EXIT), 124 on timeout, 1 when QEMU ends without RIG-EXIT ("RIG: no
@@ -43,7 +48,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 die() { echo "rig.sh: error: $*" >&2; exit 2; }
 usage() { sed -n '4,5p' "${BASH_SOURCE[0]}" | sed 's/^# *//' >&2; exit 2; }
 
-timeout_s=600 smp=2 mem=2048 with_qemu=0 append="" payload=""
+timeout_s=600 smp=2 mem=2048 with_qemu=0 append="" payload="" interactive=0
 with=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -53,6 +58,7 @@ while [ $# -gt 0 ]; do
     --with-qemu) with_qemu=1; shift ;;
     --with) with+=("${2:?}"); shift 2 ;;
     --append) append=${2:?}; shift 2 ;;
+    --interactive) interactive=1; shift ;;
     -h | --help) usage ;;
     -*) die "unknown option $1" ;;
     *) [ -z "$payload" ] || usage; payload=$1; shift ;;
@@ -85,7 +91,7 @@ r="$work/root"
 mkdir -p "$r"/{dev,proc,sys,tmp,run,root,etc,mnt}
 gk_stage_busybox "$r"
 gk_stage_modules "$r" irqbypass kvm kvm_amd
-cp -a "$payload" "$r/payload"
+cp -RL --preserve=mode,timestamps "$payload" "$r/payload" # symlinks followed
 
 # Copies host file $1 to the same absolute path in L1 (symlinks resolved).
 put() {
@@ -131,7 +137,11 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
-exec </dev/null >/dev/console 2>&1
+if grep -q rig.interactive /proc/cmdline; then
+    exec </dev/console >/dev/console 2>&1
+else
+    exec </dev/null >/dev/console 2>&1
+fi
 read -r up _ </proc/uptime
 echo "RIG: L1 init at ${up}s"
 while read -r m; do
@@ -143,6 +153,8 @@ if [ ! -c /dev/kvm ]; then
 else
     read -r up _ </proc/uptime
     echo "RIG: /dev/kvm ready at ${up}s, running payload"
+    # A line a minute tells, after a timeout, whether L1 was still alive.
+    (while sleep 60; do read -r up _ </proc/uptime; echo "RIG: L1 alive at ${up}s"; done) &
     cd /payload && sh run.sh
     echo "RIG-EXIT $?"
 fi
@@ -155,6 +167,14 @@ gk_pack_cpio "$r" "$work/l1.cpio" none # uncompressed: faster to boot under TCG
 echo "RIG: L1 $GK_PKG $GK_PKGVER, initramfs $(($(stat -c %s "$work/l1.cpio") >> 20)) MiB, smp $smp, mem ${mem} MiB, timeout ${timeout_s} s"
 
 # --- run L1 ----------------------------------------------------------------
+if [ "$interactive" = 1 ]; then
+    qrc=0
+    qemu-system-x86_64 -M q35 -accel tcg -cpu max -smp "$smp" -m "$mem" \
+        -nodefaults -no-user-config -display none -serial stdio -monitor none -no-reboot \
+        -kernel "$GK_KROOT/boot/vmlinuz-$GK_KVER" -initrd "$work/l1.cpio" \
+        -append "console=ttyS0 reboot=k panic=-1 quiet rig.interactive $append" || qrc=$?
+    exit "$qrc"
+fi
 log="$RIG/log/$(basename "$payload").log"
 : >"$log"
 mkfifo "$work/console"

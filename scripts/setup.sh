@@ -4,6 +4,7 @@
 set -euo pipefail
 pkgs=(
     build-essential     # gcc, make: build arcvmm
+    liburing-dev        # io_uring for virtio-blk I/O
     clang               # later: libFuzzer targets
     acpica-tools        # iasl: the ACPI unit tests disassemble our DSDT
     qemu-system-x86     # the nested test rig (L1) and the QEMU microvm peer

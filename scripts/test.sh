@@ -37,6 +37,8 @@ for b in build build/asan; do
     suite "unit ($b)" tests/run-unit.sh "$b"/tests/unit/test_*
     suite "cli errors ($b)" tests/cli/errors.sh "$b"/arcvmm
 done
+# libFuzzer: virtqueue pop path and virtio-blk request parser, 60 s each
+suite "fuzz" tests/fuzz/run.sh 60
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
     for b in build build/asan; do
         for t in "$b"/tests/kvm/test_*; do
@@ -49,7 +51,7 @@ else
     total_fail=$((total_fail + 1))
 fi
 if [ "$e2e" = 1 ]; then
-    suite "e2e (Debian kernel)" tests/e2e/run.sh
+    suite "e2e (Debian kernel)" tests/e2e/suite.sh
 fi
 echo "total: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

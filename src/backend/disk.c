@@ -5,11 +5,13 @@
 #include <limits.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -113,6 +115,9 @@ int disk_open(struct disk *dk, const char *path, bool readonly, char *err, size_
         dk->size = sz;
     } else {
         dk->size = (uint64_t)st.st_size;
+        struct statfs sf;
+        if (fstatfs(dk->fd, &sf) == 0)
+            dk->in_memory = sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC;
     }
     if (dk->size == 0)
         return fail(dk, -EINVAL, err, errlen, path, "empty");

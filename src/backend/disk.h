@@ -15,6 +15,7 @@ struct disk {
     int fd;
     bool readonly;
     bool blkdev;                 /* a block device rather than a regular file */
+    bool in_memory;              /* on tmpfs/ramfs: I/O never waits for a device */
     uint64_t size;               /* bytes, at open time */
     uint32_t logical_block;      /* 512 for files; the device's for block devices */
     uint32_t io_block;           /* preferred I/O / allocation granularity (st_blksize) */

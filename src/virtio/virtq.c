@@ -310,10 +310,11 @@ bool virtq_should_notify(struct virtq *q)
     q->signalled_valid = true;
     /* used->idx written before avail flags / used_event are read */
     atomic_thread_fence(memory_order_seq_cst);
-    if (!q->event_idx)
-        return new != old || !valid
-               ? !(guest_load16(avail_flags(q)) & VIRTQ_AVAIL_F_NO_INTERRUPT)
-               : false;
+    if (!q->event_idx) {
+        if (valid && new == old)
+            return false;    /* nothing new since the last interrupt */
+        return !(guest_load16(avail_flags(q)) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+    }
     if (!valid)
         return true;
     uint16_t event = guest_load16(used_event(q));

@@ -6,10 +6,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
-#if __has_include("virtio/blk.h")   /* TRANSITIONAL: until virtio-blk lands */
 #include "virtio/blk.h"
-#define HAVE_BLK 1
-#endif
 #include "virtio/mmio.h"
 #include "vm/vm.h"
 
@@ -54,12 +51,6 @@ fail:
 
 int vm_create_devices(struct vm *vm, char *err, size_t errlen)
 {
-#ifndef HAVE_BLK
-    if (vm->cfg.ndisks) {
-        snprintf(err, errlen, "disks: virtio-blk is not built yet");
-        return -ENOTSUP;
-    }
-#else
     for (int i = 0; i < vm->cfg.ndisks; i++) {
         const struct arcvmm_disk *disk = &vm->cfg.disks[i];
         struct virtio_blk_cfg bc = {
@@ -73,7 +64,6 @@ int vm_create_devices(struct vm *vm, char *err, size_t errlen)
         if ((r = vm_add_virtio(vm, d, err, errlen)) < 0)
             return r;
     }
-#endif
     return 0;
 }
 

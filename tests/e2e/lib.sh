@@ -48,17 +48,23 @@ now_us() {
     NOW_US=$((${_nu_t%.*} * 1000000 + (1${_nu_t#*.} - 100) * 10000))
 }
 
-# _lib_start SECS OUT CMD...: starts CMD in the background with stdout and
-# stderr to OUT; sets _lib_pid (CMD) and _lib_wd (its watchdog, which
-# creates OUT.timeout and SIGKILLs CMD after SECS seconds).
+# _lib_start SECS OUT CMD...: starts CMD in the background, in its own
+# session (so helpers it forks die with it), stdout and stderr to OUT; sets
+# _lib_pid (CMD, also its process group) and _lib_wd (a watchdog that creates
+# OUT.timeout and SIGKILLs the group after SECS seconds).
 _lib_start() {
     _ls_secs=$1 _ls_out=$2
     shift 2
-    "$@" </dev/null >"$_ls_out" 2>&1 &
+    setsid "$@" </dev/null >"$_ls_out" 2>&1 &
     _lib_pid=$!
-    (sleep "$_ls_secs" && : >"$_ls_out.timeout" && kill -9 "$_lib_pid") \
+    (sleep "$_ls_secs" && : >"$_ls_out.timeout" && _lib_kill) \
         </dev/null >/dev/null 2>&1 &
     _lib_wd=$!
+}
+
+# SIGKILLs the process group of _lib_start's CMD.
+_lib_kill() {
+    kill -9 -- "-$_lib_pid" 2>/dev/null || kill -9 "$_lib_pid" 2>/dev/null || :
 }
 
 # Stops the watchdog of _lib_start (its sleep may linger, harmlessly).
@@ -92,7 +98,7 @@ boot_time() {
         printf '%s\n' "$_bt_line" >&3
         [ "${E2E_VERBOSE:-0}" = 0 ] || printf '  | %s\n' "$_bt_line" >&2
     done <"$_bt_dir/console" 3>"$_bt_dir/log"
-    kill -9 "$_lib_pid" 2>/dev/null || :
+    _lib_kill
     wait "$_lib_pid" 2>/dev/null || :
     _lib_stop_watchdog
     if [ -z "$_bt_ms" ]; then
@@ -113,7 +119,7 @@ median() {
 boot_time_series() {
     _bs_name=$1 _bs_n=$2
     shift 2
-    _bs_all= _bs_i=1
+    _bs_all='' _bs_i=1
     while [ "$_bs_i" -le "$_bs_n" ]; do
         _bs_ms=$(boot_time "$@") || return 1
         echo "boot_ms $_bs_name run $_bs_i $_bs_ms"
@@ -136,7 +142,7 @@ vm_run() {
         printf '%s\n' "$_vr_line" >&3
     done <"$_vr_dir/console" 3>"$_vr_log"
     _vr_rc=0
-    wait "$_lib_pid" || _vr_rc=$?
+    wait "$_lib_pid" 2>/dev/null || _vr_rc=$?
     _lib_stop_watchdog
     if [ -e "$_vr_dir/console.timeout" ]; then
         rm -rf "$_vr_dir"

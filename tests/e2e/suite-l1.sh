@@ -1,6 +1,7 @@
 # Tier-3 tests, run where KVM can boot a stock kernel (inside the rig's L1,
 # or directly on such a host). busybox sh. cwd holds: arcvmm, pause_test,
-# bzImage, vmlinux, initramfs.cpio.gz, lib.sh. Prints "N passed, N failed".
+# bzImage, vmlinux, initramfs.cpio.gz, lib.sh, blk-l1.sh, blkload.
+# Prints "N passed, N failed".
 . ./lib.sh
 pass=0
 fail=0
@@ -74,6 +75,10 @@ case "$line" in
 *" passed, "*" failed") pass=$((pass + p)); fail=$((fail + f)) ;;
 *) fail=$((fail + 1)); echo "FAIL pause_test (no summary)" ;;
 esac
+
+# virtio-blk (adds to pass/fail through result()).
+E2E_SUITE=1
+. ./blk-l1.sh
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -76,6 +76,61 @@ static inline int kt_create(struct kt *t, const char *image, const char *cmdline
     return kt_create_with(t, path, NULL, cmdline, cpus, mem_mib);   /* the path is copied */
 }
 
+/* The test guest's file for image "bzImage" or "elf" (ARCVMM_TESTGUEST_DIR
+ * overrides build/guest). */
+static inline void kt_guest_path(char *path, size_t n, const char *image)
+{
+    const char *dir = getenv("ARCVMM_TESTGUEST_DIR") ? getenv("ARCVMM_TESTGUEST_DIR") : kt_guest_dir;
+    snprintf(path, n, "%s/testguest.%s", dir, image);
+}
+
+/* Create (not start) a VM from a full config; its console fields are
+ * replaced by the kt pipes. */
+static inline int kt_create_config(struct kt *t, struct arcvmm_config *c)
+{
+    memset(t, 0, sizeof(*t));
+    t->out_rd = t->out_wr = t->in_rd = t->in_wr = -1;   /* kt_destroy-safe */
+    int o[2], i[2];
+    if (pipe2(o, O_CLOEXEC))
+        return -errno;
+    if (pipe2(i, O_CLOEXEC)) {
+        int r = -errno;
+        close(o[0]); close(o[1]);
+        return r;
+    }
+    t->out_rd = o[0]; t->out_wr = o[1];
+    t->in_rd = i[0]; t->in_wr = i[1];
+    fcntl(t->out_rd, F_SETFL, O_NONBLOCK);
+    fcntl(t->out_rd, F_SETPIPE_SZ, 1 << 20);
+    c->console = ARCVMM_CONSOLE_STDIO;
+    c->console_in_fd = t->in_rd;
+    c->console_out_fd = t->out_wr;
+    int r = arcvmm_create(c, &t->vm, t->err, sizeof(t->err));
+    if (r < 0)
+        fprintf(stderr, "  arcvmm_create: %s\n", t->err);
+    return r;
+}
+
+/* The test guest (image "bzImage" or "elf") with virtio-blk disks. On
+ * failure t->err says why and the pipes stay open (kt_destroy closes them). */
+static inline int kt_create_disks(struct kt *t, const char *image, const char *cmdline,
+                                  int cpus, int mem_mib, const struct arcvmm_disk *disks,
+                                  int ndisks)
+{
+    char path[512];
+    kt_guest_path(path, sizeof(path), image);
+    struct arcvmm_config c;
+    arcvmm_config_init(&c);
+    c.kernel = path;        /* copied by arcvmm_create */
+    c.cmdline = cmdline;
+    c.cpus = cpus;
+    c.memory_mib = (uint64_t)mem_mib;
+    for (int i = 0; i < ndisks && i < ARCVMM_MAX_DISKS; i++)
+        c.disks[i] = disks[i];
+    c.ndisks = ndisks;
+    return kt_create_config(t, &c);
+}
+
 /* Read what is available now (wait at most wait_ms for the first byte). */
 static inline ssize_t kt_read(struct kt *t, int wait_ms)
 {

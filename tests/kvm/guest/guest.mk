@@ -1,7 +1,9 @@
 # testguest: the tier-2 freestanding x86 guest, included by the top Makefile.
 #
-#   guest.c      all behaviour (console, commands); compiled twice:
+#   guest.c      console, command line, most commands; compiled twice:
 #                64-bit for the bzImage, 32-bit (-m32) for the PVH ELF
+#   virtio.c     polled virtio-mmio + virtio-blk driver (blk-* commands),
+#                compiled twice the same way; guest.h is what they share
 #   entry64.S    bzImage boot header + 64-bit entry (RSI = boot_params)
 #   entry32.S    Xen PVH note + 32-bit entry (EBX = hvm_start_info)
 #   bzimage.ld   header just below 0x100000, payload at 0x100000, entry at
@@ -32,24 +34,28 @@ $(GUEST_OUT)/%32.o: $(GUEST_SRC)/%32.S
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) -m32 $(GUEST_CFLAGS) -c -o $@ $<
 
-$(GUEST_OUT)/guest64.o: $(GUEST_SRC)/guest.c
+GUEST_C       := guest virtio
+GUEST_OBJ64   := $(GUEST_C:%=$(GUEST_OUT)/%64.o)
+GUEST_OBJ32   := $(GUEST_C:%=$(GUEST_OUT)/%32.o)
+
+$(GUEST_OBJ64): $(GUEST_OUT)/%64.o: $(GUEST_SRC)/%.c
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) -m64 -mcmodel=small $(GUEST_CFLAGS) -c -o $@ $<
 
-$(GUEST_OUT)/guest32.o: $(GUEST_SRC)/guest.c
+$(GUEST_OBJ32): $(GUEST_OUT)/%32.o: $(GUEST_SRC)/%.c
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) -m32 $(GUEST_CFLAGS) -c -o $@ $<
 
-$(GUEST_OUT)/testguest-bz.elf: $(GUEST_OUT)/entry64.o $(GUEST_OUT)/guest64.o $(GUEST_SRC)/bzimage.ld
+$(GUEST_OUT)/testguest-bz.elf: $(GUEST_OUT)/entry64.o $(GUEST_OBJ64) $(GUEST_SRC)/bzimage.ld
 	$(GUEST_LD) -m elf_x86_64 $(GUEST_LDFLAGS) -T $(GUEST_SRC)/bzimage.ld -o $@ \
-		$(GUEST_OUT)/entry64.o $(GUEST_OUT)/guest64.o
+		$(GUEST_OUT)/entry64.o $(GUEST_OBJ64)
 
 $(GUEST_OUT)/testguest.bzImage: $(GUEST_OUT)/testguest-bz.elf
 	$(GUEST_OBJCOPY) -O binary $< $@
 
-$(GUEST_OUT)/testguest.elf: $(GUEST_OUT)/entry32.o $(GUEST_OUT)/guest32.o $(GUEST_SRC)/pvh.ld
+$(GUEST_OUT)/testguest.elf: $(GUEST_OUT)/entry32.o $(GUEST_OBJ32) $(GUEST_SRC)/pvh.ld
 	$(GUEST_LD) -m elf_i386 $(GUEST_LDFLAGS) -T $(GUEST_SRC)/pvh.ld -o $@ \
-		$(GUEST_OUT)/entry32.o $(GUEST_OUT)/guest32.o
+		$(GUEST_OUT)/entry32.o $(GUEST_OBJ32)
 
 tests: $(GUEST_OUT)/testguest.bzImage $(GUEST_OUT)/testguest.elf
 

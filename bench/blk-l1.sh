@@ -1,0 +1,117 @@
+# virtio-blk throughput: arcvmm --disk vs QEMU microvm virtio-blk-device vs
+# the host bound, same raw image, same guest kernel and initramfs (busybox
+# sh; the rig payload of bench/blk.sh, or run on a host whose KVM boots
+# stock kernels).  cwd holds arcvmm, bzImage, initramfs.cpio.gz, lib.sh and
+# blkload.
+#
+# The guest (arcvmm.test=blk-bench) runs blkload on /dev/vda with O_DIRECT:
+# 1 MiB sequential write and read at queue depth 1, 4 KiB random reads at
+# QD1 and QD32 (Linux AIO), SECS seconds each.  The host bound is the same
+# blkload on the image file itself (on tmpfs, without O_DIRECT when tmpfs
+# refuses it).  Both VMMs use their default host I/O path for a raw file
+# (QEMU: cache=writeback, aio=threads).  Runs are interleaved; the table
+# shows the median of RUNS per VMM and vCPU count.
+#
+# Settings (environment): SECS (default 5), RUNS (3), CPUS ("1 2"),
+# IMG_MB (256), VMMS ("arcvmm qemu"), BENCH_DIR (/tmp/blkbench, tmpfs).
+. ./lib.sh
+SECS=${SECS:-5}
+RUNS=${RUNS:-3}
+CPUS=${CPUS:-"1 2"}
+VMMS=${VMMS:-"arcvmm qemu"}
+IMG_MB=${IMG_MB:-256}
+QEMU=${QEMU:-qemu-system-x86_64}
+DIR=${BENCH_DIR:-/tmp/blkbench}
+APPEND="console=ttyS0 reboot=k panic=-1 quiet arcvmm.test=blk-bench arcvmm.secs=$SECS"
+TESTS="seqread seqwrite randread1 randread32"
+rm -rf "$DIR"
+mkdir -p "$DIR"
+img=$DIR/disk.img
+res=$DIR/results # lines: VMM CPUS TEST VALUE
+failed=0
+
+# Fully allocated and non-zero, so neither side reads holes.
+./blkload fill -d off "$img" 0 "${IMG_MB}M" 1 || exit 1
+echo "blk bench: image ${IMG_MB} MiB on $(df -T "$DIR" 2>/dev/null | awk 'NR == 2 { print $2 }') ($DIR), $SECS s per test, $RUNS run(s), vCPUs: $CPUS"
+
+# blkload lines on stdin -> "NAME TEST VALUE" lines in $res (MB/s for the
+# sequential tests, IOPS for the random ones).
+collect() {   # NAME CPUS
+    awk -v n="$1" -v c="$2" '/blkload test=/ {
+            t = ""; v = ""
+            for (i = 1; i <= NF; i++) {
+                split($i, kv, "=")
+                if (kv[1] == "test") t = kv[2]
+                if (kv[1] == "mbps") mb = kv[2]
+                if (kv[1] == "iops") io = kv[2]
+            }
+            v = (t ~ /^seq/) ? mb : io
+            print n, c, t, v
+        }' >>"$res"
+}
+
+cat >arcvmm_blk <<EOS
+exec ./arcvmm run --kernel bzImage --initrd initramfs.cpio.gz --cpus \$1 --memory 256 \\
+    --disk $img --cmdline "$APPEND"
+EOS
+cat >qemu_blk <<EOS
+exec $QEMU -M microvm,acpi=on -accel kvm -cpu host -m 256 -smp \$1 -nodefaults -no-user-config \\
+    -nographic -serial stdio -no-reboot \\
+    -drive id=d0,file=$img,format=raw,if=none -device virtio-blk-device,drive=d0 \\
+    -kernel bzImage -initrd initramfs.cpio.gz -append "$APPEND"
+EOS
+
+# guest NAME CPUS: one boot of the blk-bench guest.
+guest() {
+    rc=0
+    vm_run "$DIR/log" $((SECS * 4 + 180)) sh "${1}_blk" "$2" >/dev/null || rc=$?
+    grep 'blkload test=' "$DIR/log" | sed "s/^/$1 cpus $2: /"
+    if [ "$rc" != 0 ] || ! grep -q 'arcvmm-init: bench done' "$DIR/log"; then
+        echo "blk bench: $1 with $2 vCPU(s) failed (exit $rc); console:"
+        tail -n 40 "$DIR/log" | sed 's/^/  | /'
+        failed=1
+        return 1
+    fi
+    collect "$1" "$2" <"$DIR/log"
+}
+
+i=1
+while [ "$i" -le "$RUNS" ]; do
+    ./blkload bench -t "$SECS" "$img" | tee "$DIR/host.txt" | sed 's/^/host: /'
+    collect host 0 <"$DIR/host.txt"
+    for c in $CPUS; do
+        for m in $VMMS; do guest "$m" "$c"; done
+    done
+    i=$((i + 1))
+done
+
+# med NAME CPUS TEST: the median of the recorded values, or "-".
+med() {
+    v=$(awk -v n="$1" -v c="$2" -v t="$3" '$1 == n && $2 == c && $3 == t { print $4 }' "$res")
+    if [ -z "$v" ]; then echo -; return; fi
+    # shellcheck disable=SC2086
+    printf '%s\n' $v | sort -n | awk '{ x[NR] = $1 } END {
+        if (NR % 2) print x[(NR + 1) / 2]; else print (x[NR / 2] + x[NR / 2 + 1]) / 2 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+
+echo
+echo "virtio-blk: ${IMG_MB} MiB raw image on L1 tmpfs, guest 256 MiB, O_DIRECT in the guest, median of $RUNS x $SECS s"
+for c in $CPUS; do
+    printf '\n%-18s %10s %10s %10s %12s %12s\n' "$c vCPU" host arcvmm qemu arcvmm/qemu arcvmm/host
+    for t in $TESTS; do
+        case "$t" in seq*) u="MB/s" ;; *) u="IOPS" ;; esac
+        h=$(med host 0 "$t") a=$(med arcvmm "$c" "$t") q=$(med qemu "$c" "$t")
+        printf '%-18s %10s %10s %10s %12s %12s\n' "$t $u" "$h" "$a" "$q" "$(ratio "$a" "$q")" "$(ratio "$a" "$h")"
+    done
+done
+echo
+# One parseable line per figure.
+for c in $CPUS; do
+    for t in $TESTS; do
+        a=$(med arcvmm "$c" "$t") q=$(med qemu "$c" "$t") h=$(med host 0 "$t")
+        echo "blk_bench cpus=$c test=$t host=$h arcvmm=$a qemu=$q arcvmm_qemu=$(ratio "$a" "$q") arcvmm_host=$(ratio "$a" "$h")"
+    done
+done
+rm -rf "$DIR"
+[ "$failed" = 0 ]

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# virtio-blk benchmark, arcvmm vs QEMU microvm vs the host bound, one run
+# (bench/blk-l1.sh). In the nested rig unless the host KVM boots stock
+# kernels. Settings pass through: SECS, RUNS, CPUS, IMG_MB, VMMS (see
+# bench/blk-l1.sh).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. scripts/hostkvm.sh
+scripts/setup.sh
+make -s -j"$(nproc)"
+scripts/guest.sh >/dev/null
+pay=build/bench/blk-payload
+rm -rf "$pay"; mkdir -p "$pay"
+cp build/arcvmm build/guest/bzImage build/guest/initramfs.cpio.gz build/guest/blkload \
+   tests/e2e/lib.sh "$pay"/
+{
+    for v in SECS RUNS CPUS IMG_MB VMMS; do
+        [ -z "${!v:-}" ] || printf '%s="%s"\n' "$v" "${!v}"
+    done
+    cat bench/blk-l1.sh
+} >"$pay"/run.sh
+if host_kvm_runs_linux; then
+    cd "$pay" && exec sh run.sh
+fi
+echo "bench: this host's /dev/kvm cannot run a stock kernel; measuring inside the nested rig"
+exec scripts/rig.sh --timeout 2400 --with-qemu "$pay"

@@ -1,0 +1,35 @@
+# libFuzzer targets (clang only), included by the top Makefile; also usable
+# standalone: `make -f tests/fuzz/fuzz.mk fuzz`.  `make fuzz` builds
+# build/fuzz/fuzz_<t> for every t in FUZZ_TARGETS from tests/fuzz/fuzz_<t>.c
+# plus the library sources in FUZZ_SRC_<t>, compiled directly with clang
+# (build/libarcvmm.a is gcc-built and uninstrumented).  tests/fuzz/run.sh
+# runs them.  A new target: add fuzz_<t>.c (see fuzz_common.h), append t to
+# FUZZ_TARGETS and define FUZZ_SRC_<t>.
+ifndef ARCVMM_FUZZ_MK
+ARCVMM_FUZZ_MK := 1
+fuzz_saved_goal := $(.DEFAULT_GOAL)
+
+FUZZ_CC      ?= clang
+FUZZ_WARN    ?= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+                -Wno-unused-parameter
+FUZZ_CFLAGS  ?= -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Itests -g -O1 $(FUZZ_WARN) \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+FUZZ_COMMON  := tests/fuzz/fuzz_common.h src/virtio/virtq.h src/vm/mem.h
+
+FUZZ_TARGETS   := virtq blk
+FUZZ_SRC_virtq := src/virtio/virtq.c src/vm/mem.c
+FUZZ_SRC_blk   := $(FUZZ_SRC_virtq) src/virtio/blk_req.c
+
+define fuzz_rule
+build/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_SRC_$(1)) $$(FUZZ_COMMON)
+	@mkdir -p $$(dir $$@)
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -o $$@ $$(filter %.c,$$^)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+
+.PHONY: fuzz
+fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+.DEFAULT_GOAL := $(fuzz_saved_goal)
+endif
