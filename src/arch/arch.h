@@ -21,6 +21,9 @@ int arch_virtio_slot(int i, uint64_t *base, uint32_t *gsi);
  * tables (which describe vm->virtio) in guest memory, boot CPU state.
  * err: one line naming the bad input. */
 int arch_load_guest(struct vm *vm, char *err, size_t errlen);
+/* Once every vCPU exists, before any runs (e.g. arm64's GIC, which KVM
+ * initialises only after its vCPUs). */
+int arch_vcpus_created(struct vm *vm, char *err, size_t errlen);
 /* Per vCPU, on the creating thread, before it first runs. */
 int arch_vcpu_setup(struct vm *vm, struct vcpu *v);
 /* Free whatever arch_vm_setup allocated. */

@@ -88,12 +88,6 @@ int hv_set_memory(struct hv_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, 
     return kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
-int hv_irq_line(struct hv_vm *vm, uint32_t gsi, int level)
-{
-    struct kvm_irq_level l = { .irq = gsi, .level = level ? 1 : 0 };
-    return kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &l);
-}
-
 int hv_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool mmio, uint64_t datamatch,
                  int fd, bool assign)
 {
@@ -130,6 +124,11 @@ int hv_vcpu_create(struct hv_vm *vm, int index, struct hv_vcpu **out)
         int r = -errno;
         close(v->fd);
         free(v);
+        return r;
+    }
+    int r = kvm_arch_vcpu_init(v);
+    if (r < 0) {
+        hv_vcpu_destroy(v);
         return r;
     }
     *out = v;

@@ -41,4 +41,6 @@ static inline int kvm_ioctl_raw(int fd, unsigned long req, void *arg)
 /* Per-arch hooks implemented in kvm_<arch>.c */
 int kvm_arch_vm_init(struct hv_vm *vm);
 void kvm_arch_vm_destroy(struct hv_vm *vm);
+/* Right after KVM_CREATE_VCPU (arm64: KVM_ARM_VCPU_INIT). */
+int kvm_arch_vcpu_init(struct hv_vcpu *vcpu);
 #endif

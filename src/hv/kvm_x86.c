@@ -56,6 +56,18 @@ int hv_irqchip_create(struct hv_vm *vm)
     return r < 0 ? r : 0;
 }
 
+int kvm_arch_vcpu_init(struct hv_vcpu *vcpu)
+{
+    return 0;
+}
+
+/* x86: a GSI is an IOAPIC pin (and, below 16, a PIC line too). */
+int hv_irq_line(struct hv_vm *vm, uint32_t gsi, int level)
+{
+    struct kvm_irq_level l = { .irq = gsi, .level = level ? 1 : 0 };
+    return kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &l);
+}
+
 static int bits_for(int n)
 {
     int b = 0;

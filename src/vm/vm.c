@@ -246,6 +246,8 @@ int arcvmm_create(const struct arcvmm_config *cfg, struct arcvmm **out, char *er
             goto fail;
         }
     }
+    if ((r = arch_vcpus_created(vm, err, errlen)) < 0)
+        goto fail;
     *out = a;
     return 0;
 fail:

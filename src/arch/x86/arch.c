@@ -202,6 +202,11 @@ int arch_load_guest(struct vm *vm, char *err, size_t errlen)
     return load_images(vm, vm->arch, err, errlen);
 }
 
+int arch_vcpus_created(struct vm *vm, char *err, size_t errlen)
+{
+    return 0;   /* the in-kernel irqchip was created before the vCPUs */
+}
+
 int arch_vcpu_setup(struct vm *vm, struct vcpu *v)
 {
     struct x86_vm *x = vm->arch;
