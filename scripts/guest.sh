@@ -194,6 +194,8 @@ gk_stage_busybox() {
     local dest=$1 a
     gk_need_pkgs busybox-static
     mkdir -p "$dest/bin" "$dest/sbin" "$dest/usr/bin" "$dest/usr/sbin"
+    /bin/busybox --list-full 2>/dev/null | grep -qx bin/sh ||
+        gk_die "/bin/busybox is not busybox (try: apt-get install --reinstall busybox-static)"
     cp /bin/busybox "$dest/bin/busybox"
     for a in $(/bin/busybox --list-full); do
         case "$a" in linuxrc | bin/busybox) continue ;; esac

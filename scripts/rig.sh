@@ -94,8 +94,14 @@ gk_stage_modules "$r" irqbypass kvm kvm_amd
 cp -RL --preserve=mode,timestamps "$payload" "$r/payload" # symlinks followed
 
 # Copies host file $1 to the same absolute path in L1 (symlinks resolved).
+# The target is removed first: it may be a busybox applet link to the
+# absolute /bin/busybox, and copying through it would overwrite the HOST's.
 put() {
-    mkdir -p "$r$(dirname "$1")"
+    local d
+    d=$(dirname "$1")
+    [ ! -L "$r$d" ] || die "L1 path $d is a symlink; cannot stage $1"
+    mkdir -p "$r$d"
+    rm -f "$r$1"
     cp -L "$1" "$r$1"
 }
 if [ "$with_qemu" = 1 ]; then
@@ -123,7 +129,7 @@ while IFS= read -r -d '' f; do
     { ldd "$f" 2>/dev/null || true; } |
         awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
 done < <(find "$r" -path "$r/lib/modules" -prune -o -type f -print0) | sort -u | while IFS= read -r lib; do
-    [ -e "$r$lib" ] || put "$lib"
+    [ -e "$r$lib" ] || [ -L "$r$lib" ] || put "$lib"
 done
 
 # L1 init (busybox sh).
