@@ -75,16 +75,6 @@ guest() {
     collect "$1" "$2" <"$DIR/log"
 }
 
-i=1
-while [ "$i" -le "$RUNS" ]; do
-    ./blkload bench -t "$SECS" "$img" | tee "$DIR/host.txt" | sed 's/^/host: /'
-    collect host 0 <"$DIR/host.txt"
-    for c in $CPUS; do
-        for m in $VMMS; do guest "$m" "$c"; done
-    done
-    i=$((i + 1))
-done
-
 # med NAME CPUS TEST: the median of the recorded values, or "-".
 med() {
     v=$(awk -v n="$1" -v c="$2" -v t="$3" '$1 == n && $2 == c && $3 == t { print $4 }' "$res")
@@ -95,16 +85,33 @@ med() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 
-echo
-echo "virtio-blk: ${IMG_MB} MiB raw image on L1 tmpfs, guest 256 MiB, O_DIRECT in the guest, median of $RUNS x $SECS s"
-for c in $CPUS; do
-    printf '\n%-18s %10s %10s %10s %12s %12s\n' "$c vCPU" host arcvmm qemu arcvmm/qemu arcvmm/host
-    for t in $TESTS; do
-        case "$t" in seq*) u="MB/s" ;; *) u="IOPS" ;; esac
-        h=$(med host 0 "$t") a=$(med arcvmm "$c" "$t") q=$(med qemu "$c" "$t")
-        printf '%-18s %10s %10s %10s %12s %12s\n' "$t $u" "$h" "$a" "$q" "$(ratio "$a" "$q")" "$(ratio "$a" "$h")"
+# table ROUNDS: the medians so far, with ratios.
+table() {
+    echo
+    echo "virtio-blk: ${IMG_MB} MiB raw image on L1 tmpfs, guest 256 MiB, O_DIRECT in the guest, median of up to $1 x $SECS s"
+    for c in $CPUS; do
+        printf '\n%-18s %10s %10s %10s %12s %12s\n' "$c vCPU" host arcvmm qemu arcvmm/qemu arcvmm/host
+        for t in $TESTS; do
+            case "$t" in seq*) u="MB/s" ;; *) u="IOPS" ;; esac
+            h=$(med host 0 "$t") a=$(med arcvmm "$c" "$t") q=$(med qemu "$c" "$t")
+            printf '%-18s %10s %10s %10s %12s %12s\n' "$t $u" "$h" "$a" "$q" "$(ratio "$a" "$q")" "$(ratio "$a" "$h")"
+        done
     done
+}
+
+i=1
+while [ "$i" -le "$RUNS" ]; do
+    ./blkload bench -t "$SECS" "$img" | tee "$DIR/host.txt" | sed 's/^/host: /'
+    collect host 0 <"$DIR/host.txt"
+    for c in $CPUS; do
+        for m in $VMMS; do guest "$m" "$c"; done
+    done
+    # Partial tables too: a crash of the nested L1 late in the run keeps them.
+    [ "$i" = "$RUNS" ] || table "$i"
+    i=$((i + 1))
 done
+table "$RUNS"
+
 echo
 # One parseable line per figure.
 for c in $CPUS; do

@@ -43,7 +43,12 @@ struct arcvmm_config {
     int ndisks;
 };
 
+/* The guest console is COM1 (ttyS0) on x86 and the PL011 (ttyAMA0) on arm64. */
+#if defined(__aarch64__)
+#define ARCVMM_DEFAULT_CMDLINE "console=ttyAMA0 panic=-1"
+#else
 #define ARCVMM_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+#endif
 
 enum arcvmm_state {
     ARCVMM_CREATED, ARCVMM_RUNNING, ARCVMM_PAUSED, ARCVMM_STOPPED,

@@ -4,11 +4,22 @@
 #   2. kvm: the freestanding test guest on this machine's /dev/kvm, plain and ASan/UBSan
 #   3. e2e: Debian's kernel under arcvmm, inside the nested rig when the host
 #      KVM cannot run a stock kernel
-# Usage: scripts/test.sh [--no-e2e]   (the last line is the overall "N passed, N failed")
+#   arm64: tiers 2 and 3 of the arm64 build (tests/e2e/suite-arm64.sh), in
+#      the arm64 nested rig on an x86_64 host
+# Usage: scripts/test.sh [--no-e2e] [--no-arm64]
+#   --no-e2e    skip tier 3 and the arm64 tiers (both need a nested rig here)
+#   --no-arm64  skip the arm64 tiers
+# The last line is the overall "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-e2e=1
-[ "${1:-}" = "--no-e2e" ] && e2e=0
+e2e=1 arm64=1
+for a in "$@"; do
+    case "$a" in
+    --no-e2e) e2e=0 ;;
+    --no-arm64) arm64=0 ;;
+    *) echo "usage: scripts/test.sh [--no-e2e] [--no-arm64]"; exit 2 ;;
+    esac
+done
 
 scripts/setup.sh || { echo "setup failed"; exit 1; }
 make -s -j"$(nproc)" tests || { echo "build failed"; exit 1; }
@@ -52,6 +63,9 @@ else
 fi
 if [ "$e2e" = 1 ]; then
     suite "e2e (Debian kernel)" tests/e2e/suite.sh
+fi
+if [ "$e2e" = 1 ] && [ "$arm64" = 1 ]; then
+    suite "arm64 tiers 2+3 (arm64 rig)" tests/e2e/suite-arm64.sh
 fi
 echo "total: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

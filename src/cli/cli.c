@@ -9,12 +9,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#if defined(__aarch64__)
+#define DEFAULT_KERNEL_NAME "Image"
+#else
+#define DEFAULT_KERNEL_NAME "bzImage"
+#endif
+
 static const char usage_text[] =
     "usage: arcvmm run [options]     boot a Linux guest\n"
     "       arcvmm --help | --version\n"
     "\n"
     "run options:\n"
+#if defined(__aarch64__)
+    "  --kernel FILE      arm64 Linux Image (uncompressed)\n"
+#else
     "  --kernel FILE      bzImage, or ELF vmlinux with a PVH entry note\n"
+#endif
     "                     (default: the default guest, see below)\n"
     "  --initrd FILE      initial ramdisk\n"
     "  --cmdline STR      kernel command line (default: \"" ARCVMM_DEFAULT_CMDLINE "\")\n"
@@ -30,7 +40,7 @@ static const char usage_text[] =
     "\n"
     "Without --kernel, arcvmm boots the default guest built by scripts/guest.sh:\n"
     "$ARCVMM_GUEST_DIR, else the guest/ directory beside the arcvmm binary\n"
-    "(bzImage + initramfs.cpio.gz).\n"
+    "(" DEFAULT_KERNEL_NAME " + initramfs.cpio.gz).\n"
     "\n"
     "On a terminal, the console is in raw mode: type Ctrl-A x to end the VM.\n"
     "Exit status: 0 when the guest powers off or reboots, 1 on a VM error,\n"
@@ -117,7 +127,7 @@ static int default_guest(struct cli *c, char *err, size_t errlen)
         snprintf(err, errlen, "default guest directory path is too long");
         return -ENAMETOOLONG;
     }
-    snprintf(c->kernel_buf, sizeof(c->kernel_buf), "%.4000s/bzImage", dir);
+    snprintf(c->kernel_buf, sizeof(c->kernel_buf), "%.4000s/" DEFAULT_KERNEL_NAME, dir);
     snprintf(c->initrd_buf, sizeof(c->initrd_buf), "%.4000s/initramfs.cpio.gz", dir);
     if (access(c->kernel_buf, R_OK) != 0) {
         snprintf(err, errlen, "--kernel not given and no default guest at %s "

@@ -23,6 +23,10 @@ int hv_vm_create(struct hv_vm **out, char *err, size_t errlen)
         goto fail;
     }
     r = kvm_ioctl_val(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+    if (r < 0) {
+        snprintf(err, errlen, "/dev/kvm: KVM_GET_API_VERSION: %s", strerror(-r));
+        goto fail;
+    }
     if (r != KVM_API_VERSION) {
         snprintf(err, errlen, "/dev/kvm: unsupported KVM API version %d", r);
         r = -ENOTSUP;
@@ -67,6 +71,7 @@ void hv_vm_destroy(struct hv_vm *vm)
     if (!vm)
         return;
     kvm_arch_vm_destroy(vm);
+    free(vm->pending_irqfds);
     if (vm->vm_fd >= 0)
         close(vm->vm_fd);
     if (vm->kvm_fd >= 0)
@@ -99,11 +104,46 @@ int hv_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool mmio, uint6
     return kvm_ioctl(vm->vm_fd, KVM_IOEVENTFD, &e);
 }
 
+/* KVM accepts irqfds only once the in-kernel interrupt controller is
+ * initialised (kvm_arch_intc_initialized: always on x86; on arm64 after
+ * the vGIC's CTRL_INIT, which needs every vCPU) and says EAGAIN before.
+ * Such irqfds are kept and assigned by kvm_irqfd_flush(); an eventfd
+ * signalled meanwhile keeps its count, so no interrupt is lost. */
 int hv_irqfd(struct hv_vm *vm, uint32_t gsi, int fd, bool assign)
 {
     struct kvm_irqfd f = { .fd = (uint32_t)fd, .gsi = gsi,
                            .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
-    return kvm_ioctl(vm->vm_fd, KVM_IRQFD, &f);
+    if (!assign) {
+        for (int i = 0; i < vm->npending_irqfds; i++) {
+            if (vm->pending_irqfds[i].fd == f.fd && vm->pending_irqfds[i].gsi == gsi) {
+                vm->pending_irqfds[i] = vm->pending_irqfds[--vm->npending_irqfds];
+                return 0;
+            }
+        }
+    }
+    int r = kvm_ioctl(vm->vm_fd, KVM_IRQFD, &f);
+    if (r == -EAGAIN && assign) {
+        struct kvm_irqfd *p = realloc(vm->pending_irqfds,
+                                      sizeof(*p) * (size_t)(vm->npending_irqfds + 1));
+        if (!p)
+            return -ENOMEM;
+        vm->pending_irqfds = p;
+        p[vm->npending_irqfds++] = f;
+        return 0;
+    }
+    return r;
+}
+
+int kvm_irqfd_flush(struct hv_vm *vm)
+{
+    int r = 0;
+    while (vm->npending_irqfds > 0 && r == 0) {
+        struct kvm_irqfd f = vm->pending_irqfds[vm->npending_irqfds - 1];
+        r = kvm_ioctl(vm->vm_fd, KVM_IRQFD, &f);
+        if (r == 0)
+            vm->npending_irqfds--;
+    }
+    return r;
 }
 
 int hv_vcpu_create(struct hv_vm *vm, int index, struct hv_vcpu **out)

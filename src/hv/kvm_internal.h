@@ -13,6 +13,11 @@ struct hv_vm {
     int run_size;       /* mmap size of struct kvm_run */
     int max_vcpus;
     void *arch;         /* per-arch data (e.g. the supported CPUID table) */
+    /* irqfds KVM refused with EAGAIN because the in-kernel interrupt
+     * controller is not initialised yet (arm64's vGIC, which needs every
+     * vCPU first); kvm_irqfd_flush() assigns them. */
+    struct kvm_irqfd *pending_irqfds;
+    int npending_irqfds;
 };
 
 struct hv_vcpu {
@@ -37,6 +42,10 @@ static inline int kvm_ioctl_raw(int fd, unsigned long req, void *arg)
 #define kvm_ioctl_val(fd, req, val) ({                                           \
     _Static_assert(_IOC_SIZE(req) == 0, #req " takes a pointer");               \
     int _r = ioctl((fd), (req), (unsigned long)(val)); _r < 0 ? -errno : _r; })
+
+/* Assign the irqfds hv_irqfd() kept back (see struct hv_vm), once the
+ * interrupt controller is initialised. 0 or the first error. */
+int kvm_irqfd_flush(struct hv_vm *vm);
 
 /* Per-arch hooks implemented in kvm_<arch>.c */
 int kvm_arch_vm_init(struct hv_vm *vm);

@@ -23,7 +23,7 @@ static void pause_resume_stop(int cpus)
 {
     struct kt t;
     CHECK(kt_create_with(&t, kernel, initrd,
-                         "console=ttyS0 reboot=k panic=-1 quiet arcvmm.test=counter",
+                         KT_LINUX_CONSOLE " reboot=k panic=-1 quiet arcvmm.test=counter",
                          cpus, 256) == 0);
     CHECK(arcvmm_start(t.vm) == 0);
     CHECK(kt_expect(&t, "arcvmm-init: tick 3"));

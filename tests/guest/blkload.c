@@ -13,7 +13,8 @@
  *       on the first -r BYTES of FILE (default: all of it), and prints:
  *         blkload test=NAME bs=B qd=Q direct=0|1 secs=S ops=N bytes=N mbps=X iops=Y
  *       seq*: 1 MiB requests at queue depth 1 (pread/pwrite), wrapping at
- *       the end of the region.  randread1: 4 KiB pread at random 4 KiB
+ *       the end of the region (seqwrite writes the same 1 MiB, the pattern
+ *       of seed 1 for [0, 1 MiB), to every MiB).  randread1: 4 KiB pread at random 4 KiB
  *       aligned offsets.  randread32: the same with 32 requests in flight
  *       through Linux AIO (io_setup/io_submit/io_getevents, raw syscalls).
  *   blkload fill [-d MODE] [-s] FILE OFF LEN SEED
@@ -525,6 +526,8 @@ static int cmd_range(int argc, char **argv, int op)
     uint64_t off, len, seed = 0;
     if (parse_range(argv + optind + 1, nargs - 1, &off, &len, &seed) < 0)
         goto bad;
+    if (mode == DIRECT_AUTO && (off % 512 || len % 512))
+        mode = DIRECT_OFF; /* O_DIRECT cannot do it: buffered I/O */
     struct target t;
     if (target_open(&t, argv[optind], op == 'f' ? O_RDWR | O_CREAT : O_RDONLY, mode) < 0)
         return 1;

@@ -19,6 +19,26 @@
 
 #define KT_TIMEOUT_MS 20000
 
+/* Where the test guest is: $(BUILD)/guest of a native build (a cross
+ * build's tests run elsewhere, e.g. in the arm64 rig, with
+ * ARCVMM_TESTGUEST_DIR set). */
+#define KT_GUEST_DIR "build/guest"
+/* Per architecture: the test guest's image files (kt_create's image
+ * argument; KT_IMAGE is the main one) and the Linux console. */
+#ifdef __aarch64__
+#define KT_IMAGE "Image"                /* tests/kvm/guest/arm64 */
+#define KT_IMAGES { "Image" }
+#define KT_LINUX_CONSOLE "console=ttyAMA0"
+/* MMIO addresses of the arm64 test guest's mmio=N and badaccess commands
+ * (tests/kvm/guest/arm64/main.c has the same numbers). */
+#define KT_MMIO_TEST_ADDR 0x3f000000ULL
+#define KT_BAD_MMIO_ADDR 0x3f100000ULL
+#else
+#define KT_IMAGE "bzImage"
+#define KT_IMAGES { "bzImage", "elf" }
+#define KT_LINUX_CONSOLE "console=ttyS0"
+#endif
+
 struct kt {
     struct arcvmm *vm;
     int out_rd, out_wr;     /* guest console output pipe */
@@ -29,7 +49,7 @@ struct kt {
     char err[512];
 };
 
-static const char *kt_guest_dir = "build/guest";
+static const char *kt_guest_dir = KT_GUEST_DIR;
 
 static inline long long kt_now_ms(void)
 {
@@ -66,7 +86,8 @@ static inline int kt_create_with(struct kt *t, const char *kernel, const char *i
     return r;
 }
 
-/* The project's freestanding test guest. image: "bzImage" or "elf". */
+/* The project's freestanding test guest. image: "bzImage" or "elf" (x86),
+ * "Image" (arm64). */
 static inline int kt_create(struct kt *t, const char *image, const char *cmdline,
                             int cpus, int mem_mib)
 {
@@ -76,8 +97,8 @@ static inline int kt_create(struct kt *t, const char *image, const char *cmdline
     return kt_create_with(t, path, NULL, cmdline, cpus, mem_mib);   /* the path is copied */
 }
 
-/* The test guest's file for image "bzImage" or "elf" (ARCVMM_TESTGUEST_DIR
- * overrides build/guest). */
+/* The test guest's file for image "bzImage" or "elf" (arm64: "Image");
+ * ARCVMM_TESTGUEST_DIR overrides KT_GUEST_DIR. */
 static inline void kt_guest_path(char *path, size_t n, const char *image)
 {
     const char *dir = getenv("ARCVMM_TESTGUEST_DIR") ? getenv("ARCVMM_TESTGUEST_DIR") : kt_guest_dir;
@@ -111,7 +132,7 @@ static inline int kt_create_config(struct kt *t, struct arcvmm_config *c)
     return r;
 }
 
-/* The test guest (image "bzImage" or "elf") with virtio-blk disks. On
+/* The test guest (image as for kt_create) with virtio-blk disks. On
  * failure t->err says why and the pipes stay open (kt_destroy closes them). */
 static inline int kt_create_disks(struct kt *t, const char *image, const char *cmdline,
                                   int cpus, int mem_mib, const struct arcvmm_disk *disks,

@@ -18,7 +18,8 @@
 #define IMG_BYTES   (1 << 20)       /* 2048 sectors */
 #define END_BOUND_MS 120000         /* failure bound for one guest run */
 
-static const char *images[] = { "bzImage", "elf" };
+static const char *images[] = KT_IMAGES;     /* arm64: just "Image" */
+#define NIMAGES ((int)(sizeof(images) / sizeof(images[0])))
 static const uint8_t marker[8] = { 0xde, 0xad, 0xbe, 0xef, 0x01, 0x23, 0x45, 0x67 };
 #define MARKER_HEX "deadbeef01234567"
 
@@ -247,7 +248,7 @@ static bool indirect_one(const char *image, const char *path)
 
 static void t_blk_info(void)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NIMAGES; i++) {
         char path[64];
         CHECK(make_image(path, IMG_BYTES) == 0);
         bool ok = info_one(images[i], path);
@@ -258,7 +259,7 @@ static void t_blk_info(void)
 
 static void t_blk_rw(void)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NIMAGES; i++) {
         char path[64];
         CHECK(make_image(path, IMG_BYTES) == 0);
         bool ok = rw_one(images[i], path, false);
@@ -270,7 +271,7 @@ static void t_blk_rw(void)
 /* The same through the synchronous I/O fallback (no io_uring). */
 static void t_blk_rw_sync_io(void)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NIMAGES; i++) {
         char path[64];
         CHECK(make_image(path, IMG_BYTES) == 0);
         bool ok = rw_one(images[i], path, true);
@@ -281,7 +282,7 @@ static void t_blk_rw_sync_io(void)
 
 static void t_blk_id(void)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NIMAGES; i++) {
         char path[64];
         CHECK(make_image(path, IMG_BYTES) == 0);
         bool ok = id_one(images[i], path, "arcvmm-serial-1");
@@ -291,14 +292,14 @@ static void t_blk_id(void)
     /* exactly 20 bytes: no terminating NUL in the answer */
     char path[64];
     CHECK(make_image(path, IMG_BYTES) == 0);
-    bool ok = id_one("bzImage", path, "abcdefghij0123456789");
+    bool ok = id_one(KT_IMAGE, path, "abcdefghij0123456789");
     unlink(path);
     CHECK(ok);
 }
 
 static void t_blk_readonly(void)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NIMAGES; i++) {
         char path[64];
         CHECK(make_image(path, IMG_BYTES) == 0);
         bool ok = ro_one(images[i], path);
@@ -311,7 +312,7 @@ static void t_blk_readonly_feature(void)
 {
     char path[64];
     CHECK(make_image(path, IMG_BYTES) == 0);
-    bool ok = ro_feature_one("bzImage", path);
+    bool ok = ro_feature_one(KT_IMAGE, path);
     unlink(path);
     CHECK(ok);
 }
@@ -319,7 +320,7 @@ static void t_blk_readonly_feature(void)
 static void t_blk_malformed_rings(void)
 {
     static const char *kinds[] = { "head", "loop", "addr", "jump", "len", "nested" };
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NIMAGES; i++) {
         for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
             char path[64];
             CHECK(make_image(path, IMG_BYTES) == 0);
@@ -334,7 +335,7 @@ static void t_blk_malformed_rings(void)
 
 static void t_blk_two_disks(void)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NIMAGES; i++) {
         char p0[64], p1[64];
         CHECK(make_image(p0, IMG_BYTES) == 0);
         if (make_image(p1, 2 * IMG_BYTES) < 0) {
@@ -350,7 +351,7 @@ static void t_blk_two_disks(void)
 
 static void t_blk_indirect(void)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NIMAGES; i++) {
         char path[64];
         CHECK(make_image(path, IMG_BYTES) == 0);
         bool ok = indirect_one(images[i], path);
@@ -363,7 +364,7 @@ static void t_blk_indirect(void)
 static int create_with_disk(const char *disk, struct arcvmm **vm, char *err, size_t errlen)
 {
     char kernel[512];
-    kt_guest_path(kernel, sizeof(kernel), "bzImage");
+    kt_guest_path(kernel, sizeof(kernel), KT_IMAGE);
     struct arcvmm_config c;
     arcvmm_config_init(&c);
     c.kernel = kernel;
@@ -412,7 +413,7 @@ static bool bad_paths(const char *img, const char *dir)
     /* also when that VM ran and did I/O: destroyed means released */
     struct kt t;
     struct arcvmm_disk d = { .path = img };
-    REQUIRE(run_guest(&t, "bzImage", "blk-rw", &d, 1));
+    REQUIRE(run_guest(&t, KT_IMAGE, "blk-rw", &d, 1));
     REQUIRE(has(&t, "testguest: blk-rw ok\n"));
     r = create_with_disk(img, &vm, err, sizeof(err));
     if (r < 0)

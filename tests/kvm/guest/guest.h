@@ -1,5 +1,5 @@
 /* testguest: what guest.c shares with the other guest sources (virtio.c).
- * Freestanding: no libc, polled COM1 console. */
+ * Freestanding: no libc, polled console (COM1; the PL011 on arm64). */
 #ifndef TESTGUEST_H
 #define TESTGUEST_H
 #include <stddef.h>
@@ -15,6 +15,12 @@ void put_dec(unsigned long v);
 
 /* Does the word w (n chars) equal s? */
 int word_is(const char *w, size_t n, const char *s);
+
+#ifdef __aarch64__
+/* arm64/main.c: the virtio-mmio window of slot (the DTB's "virtio,mmio"
+ * nodes in address order), or 0 if there is no such slot. */
+uintptr_t virtio_mmio_base(unsigned slot);
+#endif
 
 /* virtio.c: runs the word if it is one of its commands (blk-*); returns 0
  * if it is not. A command that returns has finished; the caller powers off. */

@@ -1,7 +1,8 @@
 /* testguest: a minimal virtio-mmio (register layout version 2, virtio 1.2
  * section 4.2.2) + virtio-blk (section 5.2) driver, polled, no interrupts.
  *
- * Devices sit at 0xd0000000 + slot * 0x1000. One queue (queue 0) of QSZ
+ * Devices sit at 0xd0000000 + slot * 0x1000 (arm64: where the DTB says,
+ * see virtio_mmio_base() in arm64/main.c). One queue (queue 0) of QSZ
  * entries in a static 4 KiB page (descriptors at +0, available ring at
  * +0x400, used ring at +0x800); one request at a time, its header, status
  * byte, indirect table and data buffers in another static page. Guest
@@ -131,6 +132,25 @@ struct blk {
 
 /* ---- low level ---- */
 
+#ifdef __aarch64__
+static inline uint32_t rd(const struct blk *b, uint32_t off)
+{
+	uint32_t v;
+
+	__asm__ volatile("ldr %w0, [%1]" : "=r"(v) : "r"(b->base + off) : "memory");
+	return v;
+}
+
+static inline void wr(const struct blk *b, uint32_t off, uint32_t v)
+{
+	__asm__ volatile("str %w0, [%1]" : : "r"(v), "r"(b->base + off) : "memory");
+}
+
+static inline void mb(void)
+{
+	__asm__ volatile("dmb sy" : : : "memory");
+}
+#else
 static inline uint32_t rd(const struct blk *b, uint32_t off)
 {
 	uint32_t v;
@@ -150,6 +170,7 @@ static inline void mb(void)
 {
 	__asm__ volatile("mfence" : : : "memory");
 }
+#endif
 
 static inline volatile struct vdesc *ring_desc(void)
 {
@@ -231,7 +252,11 @@ static void put_u64(uint32_t hi, uint32_t lo)
 /* Is there a virtio-blk device (version 2) in slot? Prints why not. */
 static int blk_probe(struct blk *b, unsigned slot)
 {
+#ifdef __aarch64__
+	b->base = virtio_mmio_base(slot);
+#else
 	b->base = VMMIO_BASE + slot * VMMIO_STRIDE;
+#endif
 	b->avail_idx = b->used_idx = 0;
 	b->indirect = 0;
 	if (rd(b, R_MAGIC) != MMIO_MAGIC || rd(b, R_VERSION) != 2 ||

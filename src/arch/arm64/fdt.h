@@ -1,0 +1,52 @@
+/* The arm64 guest's flattened device tree, built with libfdt. A pure
+ * builder: the caller gathers the platform (addresses, CPUs' MPIDRs,
+ * virtio-mmio windows) and gets a DTB in a buffer; the unit tests parse it
+ * back on any host.
+ *
+ * Nodes: / (interrupt-parent = GIC), /aliases, /chosen (bootargs,
+ * stdout-path, linux,initrd-start/end, rng-seed), /memory@, /cpus with one
+ * cpu@ per vCPU (enable-method "psci", reg = MPIDR affinity), /psci (PSCI
+ * 1.0/0.2 over HVC), /timer (the 4 architected timer PPIs),
+ * /intc@ (GICv3: distributor + redistributor region), /apb-pclk (fixed
+ * clock), /pl011@ (its SPI, level high) and one /virtio_mmio@ per device
+ * (its SPI, edge rising, dma-coherent). */
+#ifndef ARCVMM_ARM64_FDT_H
+#define ARCVMM_ARM64_FDT_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Device tree interrupt specifier values (GICv3 binding). */
+#define ARM64_FDT_GIC_SPI          0
+#define ARM64_FDT_GIC_PPI          1
+#define ARM64_FDT_IRQ_EDGE_RISING  1
+#define ARM64_FDT_IRQ_LEVEL_HIGH   4
+
+#define ARM64_FDT_PHANDLE_GIC      1
+#define ARM64_FDT_PHANDLE_CLK      2
+
+struct arm64_fdt_virtio {
+    uint64_t base, size;
+    uint32_t spi;
+};
+
+struct arm64_fdt_config {
+    uint64_t ram_base, ram_size;
+    int ncpus;
+    const uint64_t *mpidr;          /* ncpus MPIDR_EL1 values */
+    uint64_t gicd_base, gicd_size;
+    uint64_t gicr_base, gicr_size;  /* ncpus * 128 KiB */
+    uint64_t uart_base, uart_size;
+    uint32_t uart_spi, uart_clock_hz;
+    const struct arm64_fdt_virtio *virtio;
+    int nvirtio;
+    const char *cmdline;            /* NULL: empty */
+    uint64_t initrd_gpa, initrd_size;   /* size 0: no initrd */
+    const uint8_t *rng_seed;        /* may be NULL */
+    size_t rng_seed_len;
+};
+
+/* Write the DTB into buf (cap bytes). Returns its size, -ENOSPC when it
+ * does not fit in cap, -EINVAL for a bad config (no CPUs, NULL arrays). */
+ssize_t arm64_fdt_build(const struct arm64_fdt_config *c, void *buf, size_t cap);
+#endif
