@@ -22,7 +22,7 @@ export HOME=${HOME:-/root} # kvmtool keeps its state in ~/.lkvm
 mkdir -p "$HOME"
 
 # Runs are interleaved so drift in the nested rig hits both VMMs alike.
-a= k= i=1
+a='' k='' i=1
 while [ $i -le "$RUNS" ]; do
     ms=$(boot_time sh arcvmm.run) && a="$a $ms" && echo "boot_ms arcvmm run $i $ms"
     ms=$(boot_time sh kvmtool.run) && k="$k $ms" && echo "boot_ms kvmtool run $i $ms"

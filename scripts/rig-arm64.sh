@@ -38,6 +38,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck disable=SC2034 # read by guest.sh
 GK_ARCH=arm64
 # shellcheck source=guest.sh
 . "$ROOT/scripts/guest.sh"
