@@ -78,6 +78,16 @@ void console_rx_space(struct console *c)
     }
 }
 
+void console_uart_tx(void *console, const uint8_t *buf, size_t n)
+{
+    console_write(console, buf, n);
+}
+
+void console_uart_rx_space(void *console)
+{
+    console_rx_space(console);
+}
+
 /* Filter the Ctrl-A escape in raw tty mode; returns bytes kept in buf. */
 static size_t console_filter(struct console *c, uint8_t *buf, size_t n, bool *quit)
 {

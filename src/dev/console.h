@@ -40,6 +40,10 @@ int console_open(struct console *c, const struct arcvmm_config *cfg, char *err, 
 void console_write(struct console *c, const uint8_t *buf, size_t n);
 /* The UART has room for input again (any thread). */
 void console_rx_space(struct console *c);
+/* The same two with the void *opaque signature of a UART's ops
+ * (struct uart8250_ops, struct pl011_ops); opaque is the struct console. */
+void console_uart_tx(void *console, const uint8_t *buf, size_t n);
+void console_uart_rx_space(void *console);
 int console_start(struct console *c);
 /* Stop the input thread (bounded) and restore the terminal. Idempotent. */
 void console_stop(struct console *c);

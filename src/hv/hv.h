@@ -40,6 +40,9 @@ int hv_set_memory(struct hv_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, 
 int hv_irqchip_create(struct hv_vm *vm);
 /* Set the level of an interrupt line (GSI). */
 int hv_irq_line(struct hv_vm *vm, uint32_t gsi, int level);
+/* hv_irq_line with the signature of struct irq_line's set(); opaque is
+ * the struct hv_vm. */
+void hv_irq_line_cb(void *hv_vm, uint32_t gsi, int level);
 /* A guest write of len bytes to addr (MMIO, or PIO if !mmio) whose value
  * equals datamatch signals fd instead of exiting to userspace. */
 int hv_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool mmio, uint64_t datamatch,

@@ -93,6 +93,11 @@ int hv_set_memory(struct hv_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, 
     return kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
+void hv_irq_line_cb(void *hv_vm, uint32_t gsi, int level)
+{
+    hv_irq_line(hv_vm, gsi, level);
+}
+
 int hv_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool mmio, uint64_t datamatch,
                  int fd, bool assign)
 {

@@ -44,21 +44,6 @@ int arch_max_cpus(void)
     return ARM64_MAX_CPUS;
 }
 
-static void arm64_irq_set(void *opaque, uint32_t gsi, int level)
-{
-    hv_irq_line(opaque, gsi, level);
-}
-
-static void uart_tx(void *opaque, const uint8_t *buf, size_t n)
-{
-    console_write(opaque, buf, n);
-}
-
-static void uart_rx_space(void *opaque)
-{
-    console_rx_space(opaque);
-}
-
 static size_t console_to_uart(void *opaque, const uint8_t *buf, size_t n)
 {
     return pl011_rx(opaque, buf, n);
@@ -78,8 +63,8 @@ int arch_vm_setup(struct vm *vm, char *err, size_t errlen)
                  strerror(-r), r == -ENODEV ? " (this host's KVM cannot emulate a GICv3)" : "");
         return r;
     }
-    struct irq_line irq = { .set = arm64_irq_set, .opaque = vm->hv, .gsi = ARM64_UART_SPI };
-    struct pl011_ops ops = { .tx = uart_tx, .rx_space = uart_rx_space, .opaque = &vm->console };
+    struct irq_line irq = { .set = hv_irq_line_cb, .opaque = vm->hv, .gsi = ARM64_UART_SPI };
+    struct pl011_ops ops = { .tx = console_uart_tx, .rx_space = console_uart_rx_space, .opaque = &vm->console };
     pl011_init(&a->uart, &irq, &ops);
     a->uart_ready = true;
     vm->console.rx = console_to_uart;

@@ -45,21 +45,6 @@ int arch_max_cpus(void)
     return X86_MAX_CPUS;
 }
 
-static void x86_irq_set(void *opaque, uint32_t gsi, int level)
-{
-    hv_irq_line(opaque, gsi, level);
-}
-
-static void uart_tx(void *opaque, const uint8_t *buf, size_t n)
-{
-    console_write(opaque, buf, n);
-}
-
-static void uart_rx_space(void *opaque)
-{
-    console_rx_space(opaque);
-}
-
 static size_t console_to_uart(void *opaque, const uint8_t *buf, size_t n)
 {
     return uart8250_rx(opaque, buf, n);
@@ -77,8 +62,8 @@ static void guest_reset(void *opaque)
 
 static int setup_devices(struct vm *vm, struct x86_vm *x, char *err, size_t errlen)
 {
-    struct irq_line com1_irq = { .set = x86_irq_set, .opaque = vm->hv, .gsi = X86_COM1_IRQ };
-    struct uart8250_ops ops = { .tx = uart_tx, .rx_space = uart_rx_space, .opaque = &vm->console };
+    struct irq_line com1_irq = { .set = hv_irq_line_cb, .opaque = vm->hv, .gsi = X86_COM1_IRQ };
+    struct uart8250_ops ops = { .tx = console_uart_tx, .rx_space = console_uart_rx_space, .opaque = &vm->console };
     uart8250_init(&x->uart, &com1_irq, &ops);
     x->uart_ready = true;
     vm->console.rx = console_to_uart;
