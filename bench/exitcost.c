@@ -53,7 +53,7 @@ static double bare_run(const char *kernel, uint32_t n)
         fprintf(stderr, "bare: setup failed %s\n", err);
         exit(1);
     }
-    free(img);
+    scratch_free(img, len);
     x86_boot_regs_bzimage(&k, &regs);
     hv_x86_set_boot_regs(cpu, &regs);
     uint64_t exits = 0;

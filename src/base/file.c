@@ -5,10 +5,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 /* Open path and check it is a non-empty regular file of at most max bytes. */
+void *scratch_alloc(size_t len)
+{
+    if (len == 0)
+        len = 1;
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void scratch_free(void *buf, size_t len)
+{
+    if (buf)
+        munmap(buf, len ? len : 1);
+}
+
 static int file_open_checked(const char *what, const char *path, size_t max, int *fdp,
                              size_t *size, char *err, size_t errlen)
 {
@@ -65,7 +80,7 @@ int file_read_all(const char *what, const char *path, size_t max, uint8_t **buf,
     size_t n, off = 0;
     if ((r = file_open_checked(what, path, max, &fd, &n, err, errlen)) < 0)
         return r;
-    uint8_t *b = malloc(n);
+    uint8_t *b = scratch_alloc(n);
     if (!b) {
         close(fd);
         snprintf(err, errlen, "%s %s: out of memory", what, path);
@@ -79,7 +94,7 @@ int file_read_all(const char *what, const char *path, size_t max, uint8_t **buf,
             r = k < 0 ? -errno : -EIO;
             snprintf(err, errlen, "%s %s: read failed: %s", what, path,
                      k < 0 ? strerror(errno) : "file shrank while reading");
-            free(b);
+            scratch_free(b, n);
             close(fd);
             return r;
         }

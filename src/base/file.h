@@ -3,7 +3,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Read a whole regular file (at most max bytes) into a malloc'd buffer.
+/* Large, short-lived buffers (kernel and initrd images, the DTB and ACPI
+ * tables while they are built) come straight from mmap and go back to the
+ * kernel on scratch_free.  Through malloc they would raise glibc's dynamic
+ * mmap threshold and leave megabytes of touched heap behind for the whole
+ * life of the VM.  scratch_alloc returns zeroed memory or NULL. */
+void *scratch_alloc(size_t len);
+void scratch_free(void *buf, size_t len);
+
+/* Read a whole regular file (at most max bytes) into a scratch buffer
+ * (release it with scratch_free(*buf, *len)).
  * what names the file's role for the message ("kernel", "initrd").
  * Errors: -ENOENT/-EACCES/... from open, -EISDIR, -EINVAL empty,
  * -EFBIG over max; err gets "<what> <path>: <reason>". */

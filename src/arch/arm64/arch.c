@@ -137,8 +137,8 @@ int arch_load_guest(struct vm *vm, char *err, size_t errlen)
         (rd_len && (r = mem_write(&vm->mem, a->boot.initrd_gpa, rd, rd_len)) < 0))
         snprintf(err, errlen, "loading the guest: %s", strerror(-r));
 out:
-    free(img);
-    free(rd);
+    scratch_free(img, img_len);
+    scratch_free(rd, rd_len);
     return r;
 }
 
@@ -148,7 +148,7 @@ int arch_vcpus_created(struct vm *vm, char *err, size_t errlen)
 {
     struct arm64_vm *a = vm->arch;
     uint64_t *mpidr = calloc((size_t)vm->ncpus, sizeof(*mpidr));
-    void *dtb = calloc(1, ARM64_FDT_MAX);
+    void *dtb = scratch_alloc(ARM64_FDT_MAX);
     struct arm64_fdt_virtio vdev[VM_MAX_VIRTIO];
     uint8_t seed[32];
     int r = -ENOMEM;
@@ -197,7 +197,7 @@ int arch_vcpus_created(struct vm *vm, char *err, size_t errlen)
         snprintf(err, errlen, "/dev/kvm: initialising the GICv3 failed: %s", strerror(-r));
 out:
     free(mpidr);
-    free(dtb);
+    scratch_free(dtb, ARM64_FDT_MAX);
     return r;
 }
 

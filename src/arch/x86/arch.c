@@ -96,7 +96,7 @@ static int load_images(struct vm *vm, struct x86_vm *x, char *err, size_t errlen
     if (r < 0)
         return r;
     r = x86_kernel_load(&vm->mem, img, img_len, &k, why, sizeof(why));
-    free(img);
+    scratch_free(img, img_len);
     if (r < 0) {
         snprintf(err, errlen, "kernel %s: %s", cfg->kernel, why);
         return r;
@@ -106,7 +106,7 @@ static int load_images(struct vm *vm, struct x86_vm *x, char *err, size_t errlen
         if (r < 0)
             return r;
         r = x86_initrd_load(&vm->mem, &k, rd, rd_len, &rd_gpa);
-        free(rd);
+        scratch_free(rd, rd_len);
         if (r < 0) {
             snprintf(err, errlen, "initrd %s: %zu bytes do not fit in guest memory beside the kernel "
                      "(%llu MiB of RAM; try a larger --memory)", cfg->initrd, rd_len,
@@ -114,7 +114,7 @@ static int load_images(struct vm *vm, struct x86_vm *x, char *err, size_t errlen
             return r;
         }
     }
-    uint8_t *acpi = calloc(1, X86_ACPI_MAX);
+    uint8_t *acpi = scratch_alloc(X86_ACPI_MAX);
     if (!acpi)
         return -ENOMEM;
     struct acpi_virtio_dev vdev[VM_MAX_VIRTIO];
@@ -124,7 +124,7 @@ static int load_images(struct vm *vm, struct x86_vm *x, char *err, size_t errlen
     struct acpi_config ac = { .ncpus = cfg->cpus, .virtio = vdev, .nvirtio = vm->nvirtio };
     ssize_t n = acpi_build(&ac, X86_ACPI_ADDR, acpi, X86_ACPI_MAX);
     r = n < 0 ? (int)n : mem_write(&vm->mem, X86_ACPI_ADDR, acpi, (uint64_t)n);
-    free(acpi);
+    scratch_free(acpi, X86_ACPI_MAX);
     if (r < 0) {
         snprintf(err, errlen, "ACPI tables: %s", strerror(-r));
         return r;
