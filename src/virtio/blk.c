@@ -14,9 +14,16 @@
  * a page-cache hit completes at once, cheaper than a trip through the
  * ring; only misses wait in the ring. Images on tmpfs (no RWF_NOWAIT; the
  * ring would hand every request to kernel worker threads) are read and
- * written inline. Completions are pushed as they come and the transport is
- * asked to interrupt once per batch (per ring wakeup, at most every 16
- * inline completions). Discard and write-zeroes (fallocate) and the rare
+ * written inline, except that a large read is split in two halves copied
+ * in parallel (the worker and an io_uring worker thread).
+ *
+ * Completions are pushed as they come; the guest is interrupted once per
+ * batch (at most every 32 completions).  With interrupt moderation
+ * (virtio/irqmod.h) the worker, having finished everything inline, may
+ * poll the ring for a short adaptive window with guest notifications off
+ * before it interrupts: a guest that is still submitting then neither
+ * kicks nor takes an interrupt per request.  A queue-depth-1 guest shrinks
+ * the window to zero and pays only rare probes.  Discard and write-zeroes (fallocate) and the rare
  * rest of a short transfer are done synchronously on the worker. Without
  * io_uring (old kernel, a seccomp profile that blocks it) the same worker
  * does every request synchronously.
@@ -36,18 +43,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/disk.h"
 #include "base/log.h"
 #include "virtio/blk_req.h"
+#include "virtio/irqmod.h"
 
 #define BLK_SEG_MAX              (VIRTIO_BLK_QUEUE_MAX - 2)  /* data segments per request */
 #define BLK_MAX_DISCARD_SECTORS  (1u << 22)                  /* 2 GiB per segment */
 #define BLK_MAX_WZ_SECTORS       (1u << 22)
 #define BLK_INLINE_IOV           8
 #define BLK_LOG_LIMIT            20
-#define BLK_NOTIFY_BATCH         16
+#define BLK_NOTIFY_BATCH         32      /* completions per interrupt, at most */
+/* Interrupt moderation (virtio/irqmod.h): the polling window's bounds, and
+ * the longest a finished request may wait for its interrupt. */
+#define BLK_POLL_MIN_NS          10000u
+#define BLK_POLL_MAX_NS          200000u
+#define BLK_DEFER_MAX_NS         500000u
+/* A read this large from an in-memory image is split in two halves that
+ * are copied at the same time (one in the worker, one in an io_uring
+ * worker thread): the copy is most of a large request's cost. */
+#define BLK_SPLIT_MIN            (128u << 10)
 
 /* io_uring user_data values that are not request slots (slots are
  * pointers, so never this small). */
@@ -66,6 +84,10 @@ struct blk_slot {
     uint64_t off;                    /* byte offset in the image */
     int niov;
     struct iovec *iov;               /* inl or heap */
+    uint8_t parts;                   /* split read: halves still running */
+    int part_niov;                   /* split: the ring half is iov[0..part_niov) */
+    uint32_t part_len;               /*   of part_len bytes at off */
+    int part_err;                    /*   first error of either half */
     struct iovec *heap;
     unsigned heap_cap;
     struct iovec inl[BLK_INLINE_IOV];
@@ -83,11 +105,15 @@ struct blk_queue {
     unsigned nslots;
     struct blk_slot *free;
     unsigned inflight;               /* reads/writes/flushes submitted, not completed */
+    unsigned splits;                 /* split transfers whose ring half is running */
     struct io_uring ring;
     bool uring, fixed_file, notify_armed;
     bool nowait_read, nowait_write;  /* RWF_NOWAIT fast path still worth trying */
     bool broken, stopping, starved, pushed;
+    bool armed;                      /* guest notifications on (drain(bq, true)) */
     unsigned batch;                  /* pushes since the last notify */
+    uint64_t first_push_ns;          /* when the oldest un-notified push happened */
+    struct irqmod mod;
 };
 
 struct blk_dev {
@@ -103,6 +129,13 @@ struct blk_dev {
     atomic_bool said_sync;
     struct blk_queue q[VIRTIO_MAX_QUEUES];
 };
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static bool may_log(struct blk_dev *b)
 {
@@ -120,6 +153,8 @@ static void complete(struct blk_queue *bq, uint16_t head, uint32_t written)
         return;
     struct virtio_dev *d = &bq->b->vdev;
     virtq_push(&d->vqs[bq->idx], head, written);
+    if (!bq->pushed)
+        bq->first_push_ns = now_ns();
     bq->pushed = true;
     if (++bq->batch >= BLK_NOTIFY_BATCH) {
         /* requests finished inline during a long drain: do not keep them
@@ -186,6 +221,29 @@ static void slot_done(struct blk_queue *bq, struct blk_slot *s, int64_t res)
     slot_put(bq, s);
 }
 
+/* One half of a split transfer finished (err: 0 or -errno). */
+static void part_done(struct blk_queue *bq, struct blk_slot *s, int err)
+{
+    if (err < 0 && s->part_err == 0)
+        s->part_err = err;
+    if (--s->parts == 0)
+        slot_done(bq, s, s->part_err < 0 ? s->part_err : (int64_t)s->len);
+}
+
+/* The ring half of a split read finished with res (bytes or -errno). */
+static void ring_part_done(struct blk_queue *bq, struct blk_slot *s, int64_t res)
+{
+    if (res >= 0 && (uint64_t)res < s->part_len && !bq->stopping) {
+        /* short read: do the rest synchronously (the other half's iovecs,
+         * after part_niov, are not touched) */
+        struct iovec *v = s->iov;
+        int n = disk_iov_advance(&v, s->part_niov, (size_t)res);
+        int r = disk_preadv(&bq->b->disk, v, n, s->off + (uint64_t)res);
+        res = r < 0 ? r : 0;
+    }
+    part_done(bq, s, res < 0 ? (int)res : 0);
+}
+
 /* ---- submission ---- */
 
 static struct io_uring_sqe *get_sqe(struct blk_queue *bq)
@@ -242,6 +300,39 @@ static bool try_inline(struct blk_queue *bq, struct blk_slot *s)
     return false;
 }
 
+/* A large read from an in-memory image: the first half (split at an
+ * iovec boundary) goes to an io_uring worker thread at once (IOSQE_ASYNC),
+ * the second is copied here meanwhile. False if it cannot be split well. */
+static bool try_split(struct blk_queue *bq, struct blk_slot *s)
+{
+    struct disk *dk = &bq->b->disk;
+    /* reads only: writes to one file take its inode lock, so two halves
+     * would only take turns */
+    if (s->type != VIRTIO_BLK_T_IN || !dk->in_memory || bq->b->mode == VIRTIO_BLK_IO_URING || s->len < BLK_SPLIT_MIN)
+        return false;
+    size_t first = 0;
+    int k = 0;
+    while (k < s->niov && first < s->len / 2)
+        first += s->iov[k++].iov_len;
+    if (k >= s->niov || first < BLK_SPLIT_MIN / 4 || s->len - first < BLK_SPLIT_MIN / 4)
+        return false;
+    s->parts = 2;
+    bq->splits++;
+    s->part_niov = k;
+    s->part_len = (uint32_t)first;
+    s->part_err = 0;
+    struct io_uring_sqe *sqe = get_sqe(bq);
+    int fd = bq->fixed_file ? 0 : dk->fd;
+    io_uring_prep_readv(sqe, fd, s->iov, (unsigned)k, s->off);
+    sqe->flags |= IOSQE_ASYNC | (bq->fixed_file ? IOSQE_FIXED_FILE : 0);
+    io_uring_sqe_set_data(sqe, s);
+    bq->inflight++;
+    io_uring_submit(&bq->ring);
+    int r = disk_preadv(dk, s->iov + k, s->niov - k, s->off + first);
+    part_done(bq, s, r < 0 ? r : 0);
+    return true;
+}
+
 static void slot_submit(struct blk_queue *bq, struct blk_slot *s)
 {
     struct blk_dev *b = bq->b;
@@ -256,7 +347,7 @@ static void slot_submit(struct blk_queue *bq, struct blk_slot *s)
         slot_done(bq, s, r < 0 ? r : (int64_t)s->len);
         return;
     }
-    if (s->type != VIRTIO_BLK_T_FLUSH && try_inline(bq, s))
+    if (s->type != VIRTIO_BLK_T_FLUSH && (try_split(bq, s) || try_inline(bq, s)))
         return;
     struct io_uring_sqe *sqe = get_sqe(bq);
     int fd = bq->fixed_file ? 0 : b->disk.fd;
@@ -373,6 +464,7 @@ static void handle_elem(struct blk_queue *bq)
         s->written = in ? r->data_len + 1 : 1;
         s->off = r->sector * VIRTIO_BLK_SECTOR_SIZE;
         s->niov = 0;
+        s->parts = 0;
         s->iov = s->inl;
         if (r->type != VIRTIO_BLK_T_FLUSH && slot_fill_iov(bq, s) < 0) {
             finish(bq, e->head, r->status, VIRTIO_BLK_S_IOERR, 1);
@@ -395,10 +487,12 @@ static void handle_elem(struct blk_queue *bq)
     }
 }
 
-/* Pop and start everything available while there are free slots. Leaves
- * notifications enabled when the ring is empty, disabled (bq->starved)
- * when every slot is busy: completions then call us again. */
-static void drain(struct blk_queue *bq)
+/* Pop and start everything available while there are free slots. With
+ * arm, guest notifications are on again once the ring is empty (bq->armed);
+ * without, they stay off because the worker is about to poll the ring.
+ * When every slot is busy they stay off (bq->starved): completions then
+ * call us again. */
+static void drain(struct blk_queue *bq, bool arm)
 {
     struct virtio_dev *d = &bq->b->vdev;
     struct virtq *vq = &d->vqs[bq->idx];
@@ -406,6 +500,7 @@ static void drain(struct blk_queue *bq)
         return;
     for (;;) {
         virtq_disable_notify(vq);
+        bq->armed = false;
         while (bq->free) {
             int r = virtq_pop(vq, bq->elem);
             if (r == 0)
@@ -422,9 +517,42 @@ static void drain(struct blk_queue *bq)
             return;
         }
         bq->starved = false;
-        if (!virtq_enable_notify(vq))
+        if (!arm)
             return;
+        if (!virtq_enable_notify(vq)) {
+            bq->armed = true;
+            return;
+        }
     }
+}
+
+/* Requests have finished but the guest has not been interrupted yet.
+ * Should the worker poll the ring a little longer, so that requests the
+ * guest is still submitting arrive without a kick and share the interrupt?
+ * Only when everything so far finished inline (nothing waits in io_uring,
+ * whose completions are only seen inside io_uring_enter) and within the
+ * moderation window; true when a new request turned up. */
+static bool poll_for_more(struct blk_queue *bq)
+{
+    struct virtq *vq = &bq->b->vdev.vqs[bq->idx];
+    if (!bq->pushed || bq->inflight || bq->starved || bq->stopping || bq->broken)
+        return false;
+    uint64_t now = now_ns(), cap = bq->first_push_ns + BLK_DEFER_MAX_NS;
+    if (now >= cap)
+        return false;
+    uint32_t w = irqmod_window(&bq->mod);
+    if (w == 0)
+        return false;
+    uint64_t deadline = now + w < cap ? now + w : cap;
+    do {
+        if (virtq_has_avail(vq)) {
+            irqmod_hit(&bq->mod);
+            return true;
+        }
+        __asm__ __volatile__("" ::: "memory");
+    } while (now_ns() < deadline);
+    irqmod_miss(&bq->mod);
+    return false;
 }
 
 static void flush_notify(struct blk_queue *bq)
@@ -489,10 +617,23 @@ static void run_uring(struct blk_queue *bq)
     arm_poll(bq, notify_fd, TAG_NOTIFY);
     bq->notify_armed = true;
     clear_eventfd(notify_fd);
-    drain(bq);
+    drain(bq, true);
     while (!bq->stopping || bq->inflight || bq->notify_armed || stop_armed) {
-        if (!bq->stopping)
-            flush_notify(bq);
+        if (poll_for_more(bq)) {
+            drain(bq, false);
+            continue;
+        }
+        if (!bq->stopping) {
+            /* a split copy in flight finishes in a moment: its completion
+             * shares the interrupt with what is pending */
+            if (!bq->splits)
+                flush_notify(bq);
+            if (!bq->armed && !bq->starved && !bq->broken) {
+                drain(bq, true);    /* notifications back on before sleeping */
+                if (bq->pushed)
+                    continue;       /* requests slipped in meanwhile */
+            }
+        }
         int r = io_uring_submit_and_wait(ring, 1);
         if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
             if (may_log(bq->b))
@@ -522,11 +663,18 @@ static void run_uring(struct blk_queue *bq)
                 break;
             case TAG_IGNORE:
                 break;
-            default:
+            default: {
+                struct blk_slot *s = (struct blk_slot *)(uintptr_t)cqe->user_data;
                 bq->inflight--;
-                slot_done(bq, (struct blk_slot *)(uintptr_t)cqe->user_data, cqe->res);
+                if (s->parts) {
+                    bq->splits--;
+                    ring_part_done(bq, s, cqe->res);
+                } else {
+                    slot_done(bq, s, cqe->res);
+                }
                 freed = true;
                 break;
+            }
             }
         }
         io_uring_cq_advance(ring, n);
@@ -536,9 +684,9 @@ static void run_uring(struct blk_queue *bq)
             clear_eventfd(notify_fd);
             arm_poll(bq, notify_fd, TAG_NOTIFY);
             bq->notify_armed = true;
-            drain(bq);
+            drain(bq, false);       /* the loop's top decides: poll or re-arm */
         } else if (freed && bq->starved) {
-            drain(bq);
+            drain(bq, false);
         }
     }
 }
@@ -550,7 +698,7 @@ static void run_sync(struct blk_queue *bq)
     struct virtio_dev *d = &bq->b->vdev;
     int notify_fd = d->notify_fd[bq->idx];
     clear_eventfd(notify_fd);
-    drain(bq);
+    drain(bq, true);
     flush_notify(bq);
     for (;;) {
         struct pollfd p[2] = { { .fd = bq->stop_fd, .events = POLLIN },
@@ -561,7 +709,7 @@ static void run_sync(struct blk_queue *bq)
             break;
         if (p[1].revents) {
             clear_eventfd(notify_fd);
-            drain(bq);
+            drain(bq, true);
             flush_notify(bq);
         }
     }
@@ -635,6 +783,7 @@ static int queue_start(struct blk_dev *b, unsigned i)
     bq->b = b;
     bq->idx = i;
     bq->nowait_read = bq->nowait_write = true;
+    irqmod_init(&bq->mod, BLK_POLL_MIN_NS, BLK_POLL_MAX_NS);
     bq->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (bq->stop_fd < 0)
         return -errno;

@@ -44,7 +44,9 @@ enum {
     VIRTIO_BLK_CONFIG_SIZE = 60,
 };
 
-#define VIRTIO_BLK_QUEUE_MAX 256
+/* Queue size: 512 lets a whole 1 MiB request (256 pages, plus header and
+ * status) be one chain, as SEG_MAX is the queue size minus 2. */
+#define VIRTIO_BLK_QUEUE_MAX 512
 
 struct virtio_blk_cfg {
     const char *path;

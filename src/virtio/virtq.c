@@ -341,3 +341,10 @@ void virtq_disable_notify(struct virtq *q)
     if (!q->event_idx)
         guest_store16(used_flags(q), VIRTQ_USED_F_NO_NOTIFY);
 }
+
+bool virtq_has_avail(const struct virtq *q)
+{
+    if (unlikely(q->broken || !q->avail_hva))
+        return false;
+    return guest_load16(avail_idx(q)) != q->last_avail;
+}

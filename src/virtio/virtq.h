@@ -84,6 +84,9 @@ bool virtq_should_notify(struct virtq *q);
  * true if buffers arrived meanwhile. */
 bool virtq_enable_notify(struct virtq *q);
 void virtq_disable_notify(struct virtq *q);
+/* Has the driver made buffers available that virtq_pop has not taken yet?
+ * (A cheap look at avail->idx for a worker polling the ring.) */
+bool virtq_has_avail(const struct virtq *q);
 /* The intended worker loop:
  *     do {
  *         virtq_disable_notify(q);
