@@ -630,8 +630,8 @@ static void run_uring(struct blk_queue *bq)
                 flush_notify(bq);
             if (!bq->armed && !bq->starved && !bq->broken) {
                 drain(bq, true);    /* notifications back on before sleeping */
-                if (bq->pushed)
-                    continue;       /* requests slipped in meanwhile */
+                if (bq->pushed && !bq->splits)
+                    continue;       /* requests slipped in meanwhile: poll or interrupt */
             }
         }
         int r = io_uring_submit_and_wait(ring, 1);
