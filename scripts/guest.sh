@@ -63,8 +63,10 @@ fi
 # rig's busybox, e2fsprogs (mke2fs in the guest, e2fsck/debugfs in the rig)
 # and the shared libraries they need.
 GK_A64_PKGS=(busybox-static e2fsprogs libext2fs2 libcom-err2 libblkid1 libuuid1 libss2 libc6)
-# The modules the guest's virtio devices need (their dependencies are added).
-GK_GUEST_MODULES=(virtio_mmio virtio_blk virtio_net virtio_console virtio_rng
+# The modules the guest's virtio devices need (their dependencies are added);
+# virtio_pci lets the same guest run under the peers' PCI transport
+# (kvmtool's default) in the benchmarks.
+GK_GUEST_MODULES=(virtio_mmio virtio_pci virtio_blk virtio_net virtio_console virtio_rng
                   virtio_balloon vmw_vsock_virtio_transport virtiofs)
 
 gk_die() { echo "guest.sh: error: $*" >&2; exit 1; }
