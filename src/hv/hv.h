@@ -36,6 +36,16 @@ void hv_vm_destroy(struct hv_vm *vm);
 /* Largest number of vCPUs this VM may have. */
 int hv_max_vcpus(struct hv_vm *vm);
 int hv_set_memory(struct hv_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva);
+/* Back [gpa, gpa + size) (page-aligned) with host memory at hva that the
+ * guest may only read: guest reads are plain memory accesses (no exit) and
+ * see what the host last stored there; guest writes still exit as
+ * HV_EXIT_MMIO (and still reach ioeventfds). For a device whose registers
+ * the guest reads often (virtio-mmio). Returns a handle >= 0 for
+ * hv_unmap_readonly, or -errno: -ENOTSUP where the hypervisor cannot, or
+ * where the guest's uncached device mapping would not see the host's
+ * cached stores (arm64 without forced write-back at stage 2). */
+int hv_map_readonly(struct hv_vm *vm, uint64_t gpa, uint64_t size, void *hva);
+void hv_unmap_readonly(struct hv_vm *vm, int handle);
 /* Interrupt controller(s) the arch needs before vCPUs are created. */
 int hv_irqchip_create(struct hv_vm *vm);
 /* Set the level of an interrupt line (GSI). */

@@ -93,6 +93,38 @@ int hv_set_memory(struct hv_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, 
     return kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
+/* Read-only mappings take memslots from here up; guest RAM uses the low
+ * slot numbers (vm.c). */
+#define KVM_RO_SLOT_BASE 64u
+
+int hv_map_readonly(struct hv_vm *vm, uint64_t gpa, uint64_t size, void *hva)
+{
+    if (!kvm_arch_readonly_coherent(vm) ||
+        kvm_ioctl_val(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0)
+        return -ENOTSUP;
+    uint32_t slot = KVM_RO_SLOT_BASE + vm->next_ro_slot;
+    int nslots = kvm_ioctl_val(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+    if (nslots <= 0 || slot >= (uint32_t)nslots)
+        return -ENOSPC;
+    struct kvm_userspace_memory_region r = {
+        .slot = slot, .flags = KVM_MEM_READONLY, .guest_phys_addr = gpa, .memory_size = size,
+        .userspace_addr = (uint64_t)(uintptr_t)hva,
+    };
+    int e = kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+    if (e < 0)
+        return e;
+    vm->next_ro_slot++;
+    return (int)slot;
+}
+
+void hv_unmap_readonly(struct hv_vm *vm, int handle)
+{
+    if (handle < 0)
+        return;
+    struct kvm_userspace_memory_region r = { .slot = (uint32_t)handle };   /* size 0: delete */
+    kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
 void hv_irq_line_cb(void *hv_vm, uint32_t gsi, int level)
 {
     hv_irq_line(hv_vm, gsi, level);

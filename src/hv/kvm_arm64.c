@@ -50,6 +50,16 @@ void kvm_arch_vm_destroy(struct hv_vm *vm)
     vm->arch = NULL;
 }
 
+/* No: the guest maps device windows as Device memory, which bypasses the
+ * caches, while the host's stores may still sit in its data cache; only
+ * FEAT_S2FWB (forced write-back at stage 2) would make them agree, and KVM
+ * does not tell userspace whether it uses it. */
+bool kvm_arch_readonly_coherent(struct hv_vm *vm)
+{
+    (void)vm;
+    return false;
+}
+
 int kvm_arch_vcpu_init(struct hv_vcpu *v)
 {
     struct kvm_arm64 *a = v->vm->arch;

@@ -12,6 +12,7 @@ struct hv_vm {
     int vm_fd;
     int run_size;       /* mmap size of struct kvm_run */
     int max_vcpus;
+    uint32_t next_ro_slot;  /* hv_map_readonly: the next memslot it takes */
     void *arch;         /* per-arch data (e.g. the supported CPUID table) */
     /* irqfds KVM refused with EAGAIN because the in-kernel interrupt
      * controller is not initialised yet (arm64's vGIC, which needs every
@@ -52,4 +53,7 @@ int kvm_arch_vm_init(struct hv_vm *vm);
 void kvm_arch_vm_destroy(struct hv_vm *vm);
 /* Right after KVM_CREATE_VCPU (arm64: KVM_ARM_VCPU_INIT). */
 int kvm_arch_vcpu_init(struct hv_vcpu *vcpu);
+/* May the guest read device memory backed by a read-only memslot and see
+ * the host's stores (the guest maps it uncached; see hv_map_readonly)? */
+bool kvm_arch_readonly_coherent(struct hv_vm *vm);
 #endif

@@ -56,6 +56,14 @@ int hv_irqchip_create(struct hv_vm *vm)
     return r < 0 ? r : 0;
 }
 
+/* The guest maps device windows uncached; x86 uncached reads snoop the
+ * other CPUs' caches, so they see the host's latest store. */
+bool kvm_arch_readonly_coherent(struct hv_vm *vm)
+{
+    (void)vm;
+    return true;
+}
+
 int kvm_arch_vcpu_init(struct hv_vcpu *vcpu)
 {
     return 0;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -17,10 +18,89 @@ static void efd_signal(int fd)
     }
 }
 
+/* The 32-bit register at off in the window's page. */
+static _Atomic uint32_t *word(struct virtio_mmio *t, uint64_t off)
+{
+    return (_Atomic uint32_t *)(void *)(t->page + off);
+}
+
+static void put(struct virtio_mmio *t, uint64_t off, uint32_t v)
+{
+    atomic_store(word(t, off), v);
+}
+
 static void raise_irq(struct virtio_mmio *t, unsigned bits)
 {
-    atomic_fetch_or(&t->isr, bits);
+    atomic_fetch_or(word(t, VMMIO_INTERRUPT_STATUS), bits);
     efd_signal(t->irq_fd);
+}
+
+/* Any thread. The flag first, then the bit: publish_status() relies on it. */
+static void set_needs_reset(struct virtio_mmio *t)
+{
+    atomic_store(&t->needs_reset, true);
+    atomic_fetch_or(word(t, VMMIO_STATUS), VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+}
+
+/* Lock held. A worker's set_needs_reset() running meanwhile either sets
+ * the flag before the check below or ORs its bit in after the store. */
+static void publish_status(struct virtio_mmio *t)
+{
+    put(t, VMMIO_STATUS, t->status);
+    if (atomic_load(&t->needs_reset))
+        atomic_fetch_or(word(t, VMMIO_STATUS), VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+}
+
+static void publish_config(struct virtio_mmio *t)
+{
+    struct virtio_dev *d = t->dev;
+    if (d->ops->config_read && d->config_size)
+        d->ops->config_read(d, 0, t->page + VMMIO_CONFIG, d->config_size);
+}
+
+/* Lock held: after any guest write, rewrite the registers whose value
+ * depends on what the guest wrote (selectors, status, config). */
+static void publish(struct virtio_mmio *t)
+{
+    struct virtio_dev *d = t->dev;
+    unsigned qs = t->queue_sel;
+    bool qvalid = qs < d->num_queues;
+    put(t, VMMIO_MAGIC, VIRTIO_MMIO_MAGIC);
+    put(t, VMMIO_VERSION, 2);
+    put(t, VMMIO_DEVICE_ID, d->ops->device_id);
+    put(t, VMMIO_VENDOR_ID, VIRTIO_MMIO_VENDOR);
+    put(t, VMMIO_DEVICE_FEATURES,
+        t->dev_features_sel < 2 ? (uint32_t)(d->device_features >> (32 * t->dev_features_sel)) : 0);
+    put(t, VMMIO_QUEUE_NUM_MAX, qvalid ? d->queue_max : 0);
+    put(t, VMMIO_QUEUE_READY, qvalid ? t->q[qs].ready : 0);
+    /* no shared memory regions: length and base all ones */
+    put(t, VMMIO_SHM_LEN_LOW, 0xffffffff);
+    put(t, VMMIO_SHM_LEN_HIGH, 0xffffffff);
+    put(t, VMMIO_SHM_BASE_LOW, 0xffffffff);
+    put(t, VMMIO_SHM_BASE_HIGH, 0xffffffff);
+    publish_status(t);
+    publish_config(t);
+}
+
+/* Lock held: guest reads exit again from now on. */
+static void drop_direct_reads(struct virtio_mmio *t)
+{
+    if (t->ro_handle >= 0) {
+        hv_unmap_readonly(t->hv, t->ro_handle);
+        t->ro_handle = -1;
+    }
+}
+
+bool virtio_mmio_reads_direct(const struct virtio_mmio *t)
+{
+    return t->ro_handle >= 0;
+}
+
+void virtio_mmio_trap_reads(struct virtio_mmio *t)
+{
+    pthread_mutex_lock(&t->lock);
+    drop_direct_reads(t);
+    pthread_mutex_unlock(&t->lock);
 }
 
 void virtio_notify_used(struct virtio_dev *d, unsigned q)
@@ -32,7 +112,14 @@ void virtio_notify_used(struct virtio_dev *d, unsigned q)
 void virtio_config_changed(struct virtio_dev *d)
 {
     struct virtio_mmio *t = d->transport;
-    atomic_fetch_add(&t->config_generation, 1);
+    pthread_mutex_lock(&t->lock);
+    /* A guest reading memory directly could take a field wider than 4
+     * bytes half old, half new, under an unchanged generation: from now on
+     * its reads exit and are answered under the lock. */
+    drop_direct_reads(t);
+    publish_config(t);
+    atomic_fetch_add(word(t, VMMIO_CONFIG_GENERATION), 1);
+    pthread_mutex_unlock(&t->lock);
     raise_irq(t, VIRTIO_ISR_CONFIG);
 }
 
@@ -43,7 +130,7 @@ void virtio_needs_reset(struct virtio_dev *d, const char *why)
               (unsigned long long)t->base, why);
     /* No lock: a device worker calls this, and ops->reset (run under the
      * lock) may be waiting for that worker. */
-    atomic_store(&t->needs_reset, true);
+    set_needs_reset(t);
     raise_irq(t, VIRTIO_ISR_CONFIG);
 }
 
@@ -67,7 +154,8 @@ static void transport_reset(struct virtio_mmio *t)
         uint64_t v;
         if (read(d->notify_fd[i], &v, sizeof(v)) < 0) { /* nothing pending */ }
     }
-    atomic_store(&t->isr, 0);
+    put(t, VMMIO_INTERRUPT_STATUS, 0);
+    publish(t);
 }
 
 /* DRIVER_OK: hand the configured queues to the device. Lock held. */
@@ -92,7 +180,7 @@ static void transport_activate(struct virtio_mmio *t)
         if (virtq_init(q) < 0) {
             log_guest("%s at 0x%llx: queue %u configured badly (size %u)", d->ops->name,
                       (unsigned long long)t->base, i, mq->num);
-            atomic_store(&t->needs_reset, true);
+            set_needs_reset(t);
             raise_irq(t, VIRTIO_ISR_CONFIG);
             return;
         }
@@ -102,7 +190,7 @@ static void transport_activate(struct virtio_mmio *t)
     if (r < 0) {
         log_err("%s at 0x%llx: activation failed: %s", d->ops->name,
                 (unsigned long long)t->base, strerror(-r));
-        atomic_store(&t->needs_reset, true);
+        set_needs_reset(t);
         raise_irq(t, VIRTIO_ISR_CONFIG);
         return;
     }
@@ -132,31 +220,6 @@ static void write_status(struct virtio_mmio *t, uint32_t v)
     t->status = v & ~(uint32_t)VIRTIO_STATUS_DEVICE_NEEDS_RESET;
     if (to_ok && (t->status & VIRTIO_STATUS_FEATURES_OK) && !t->activated)
         transport_activate(t);
-}
-
-static uint32_t reg_read(struct virtio_mmio *t, uint64_t off)
-{
-    struct virtio_dev *d = t->dev;
-    unsigned qs = t->queue_sel;
-    bool qvalid = qs < d->num_queues;
-    switch (off) {
-    case VMMIO_MAGIC: return VIRTIO_MMIO_MAGIC;
-    case VMMIO_VERSION: return 2;
-    case VMMIO_DEVICE_ID: return d->ops->device_id;
-    case VMMIO_VENDOR_ID: return VIRTIO_MMIO_VENDOR;
-    case VMMIO_DEVICE_FEATURES:
-        return t->dev_features_sel < 2 ? (uint32_t)(d->device_features >> (32 * t->dev_features_sel)) : 0;
-    case VMMIO_QUEUE_NUM_MAX: return qvalid ? d->queue_max : 0;
-    case VMMIO_QUEUE_READY: return qvalid ? t->q[qs].ready : 0;
-    case VMMIO_INTERRUPT_STATUS: return atomic_load(&t->isr);
-    case VMMIO_STATUS:
-        return t->status | (atomic_load(&t->needs_reset) ? VIRTIO_STATUS_DEVICE_NEEDS_RESET : 0);
-    case VMMIO_SHM_LEN_LOW: case VMMIO_SHM_LEN_HIGH: return 0xffffffff;   /* no shared memory */
-    case VMMIO_SHM_BASE_LOW: case VMMIO_SHM_BASE_HIGH: return 0xffffffff;
-    case VMMIO_QUEUE_RESET: return 0;
-    case VMMIO_CONFIG_GENERATION: return atomic_load(&t->config_generation);
-    default: return 0;      /* write-only or reserved */
-    }
 }
 
 static void set_half(uint64_t *v, bool high, uint32_t val)
@@ -191,7 +254,7 @@ static void reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
         if (v < d->num_queues)
             efd_signal(d->notify_fd[v]);
         break;
-    case VMMIO_INTERRUPT_ACK: atomic_fetch_and(&t->isr, ~v); break;
+    case VMMIO_INTERRUPT_ACK: atomic_fetch_and(word(t, VMMIO_INTERRUPT_STATUS), ~v); break;
     case VMMIO_STATUS: write_status(t, v); break;
     case VMMIO_QUEUE_DESC_LOW: case VMMIO_QUEUE_DESC_HIGH:
         if (mq) set_half(&mq->desc, off == VMMIO_QUEUE_DESC_HIGH, v);
@@ -215,12 +278,12 @@ void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, boo
         uint64_t c = off - VMMIO_CONFIG;
         if (c < d->config_size && len <= d->config_size - c) {
             if (is_write) {
-                if (d->ops->config_write)
+                if (d->ops->config_write) {
                     d->ops->config_write(d, (uint32_t)c, data, len);
-            } else if (d->ops->config_read) {
-                d->ops->config_read(d, (uint32_t)c, data, len);
+                    publish_config(t);
+                }
             } else {
-                memset(data, 0, len);
+                memcpy(data, t->page + off, len);
             }
         } else if (!is_write) {
             memset(data, 0, len);
@@ -235,8 +298,9 @@ void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, boo
         uint32_t v;
         memcpy(&v, data, 4);
         reg_write(t, off, v);
+        publish(t);
     } else {
-        uint32_t v = reg_read(t, off);
+        uint32_t v = atomic_load(word(t, off));
         memcpy(data, &v, 4);
     }
     pthread_mutex_unlock(&t->lock);
@@ -251,13 +315,19 @@ int virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d, struct hv_vm *
     t->base = base;
     t->gsi = gsi;
     t->irq_fd = -1;
+    t->ro_handle = -1;
     d->transport = t;
     for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
         d->notify_fd[i] = -1;
     pthread_mutex_init(&t->lock, NULL);
     if (d->num_queues == 0 || d->num_queues > VIRTIO_MAX_QUEUES || d->queue_max == 0 ||
-        d->queue_max > VIRTQ_MAX_SIZE)
+        d->queue_max > VIRTQ_MAX_SIZE || d->config_size > VIRTIO_MMIO_SIZE - VMMIO_CONFIG)
         return -EINVAL;
+    void *page = mmap(NULL, VIRTIO_MMIO_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED)
+        return -errno;
+    t->page = page;
+    publish(t);
     t->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (t->irq_fd < 0)
         return -errno;
@@ -278,6 +348,16 @@ int virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d, struct hv_vm *
             return r;
     }
     t->ioeventfds_assigned = true;
+    /* Memslots come in host pages: only a page of exactly the window's size
+     * can back it. Without, reads exit and are answered from t->page. */
+    if (sysconf(_SC_PAGESIZE) == VIRTIO_MMIO_SIZE) {
+        r = hv_map_readonly(hv, base, VIRTIO_MMIO_SIZE, t->page);
+        if (r >= 0)
+            t->ro_handle = r;
+        else
+            log_debug("%s at 0x%llx: register reads exit (%s)", d->ops->name,
+                      (unsigned long long)base, strerror(-r));
+    }
     return 0;
 }
 
@@ -287,7 +367,9 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
     if (!d)
         return;
     pthread_mutex_lock(&t->lock);
-    transport_reset(t);
+    drop_direct_reads(t);
+    if (t->page)
+        transport_reset(t);
     pthread_mutex_unlock(&t->lock);
     for (unsigned i = 0; i < d->num_queues && i < VIRTIO_MAX_QUEUES; i++) {
         if (t->ioeventfds_assigned)
@@ -303,5 +385,8 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
     if (d->ops->destroy)
         d->ops->destroy(d);
     pthread_mutex_destroy(&t->lock);
+    if (t->page)
+        munmap(t->page, VIRTIO_MMIO_SIZE);
+    t->page = NULL;
     t->dev = NULL;
 }

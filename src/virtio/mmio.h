@@ -3,7 +3,16 @@
  * ioeventfd per queue (no exit to userspace); interrupts go out through an
  * irqfd on the device's GSI. Without a hypervisor (hv == NULL, unit tests)
  * the same eventfds are used: a QUEUE_NOTIFY write signals the queue's
- * eventfd from the vCPU thread, and irq_fd can be read by the test. */
+ * eventfd from the vCPU thread, and irq_fd can be read by the test.
+ *
+ * What the guest reads is kept in a page (t->page), the window's image:
+ * registers and config space, republished after every write the guest
+ * makes and updated in place for InterruptStatus, Status and
+ * ConfigGeneration. Where the hypervisor can (hv_map_readonly: x86), that
+ * page backs the window read-only, so reads cost no exit at all -- the
+ * interrupt handler's InterruptStatus read above all -- while writes still
+ * exit (or hit an ioeventfd). Elsewhere reads exit and are answered from
+ * the same page. */
 #ifndef ARCVMM_VIRTIO_MMIO_H
 #define ARCVMM_VIRTIO_MMIO_H
 #include <pthread.h>
@@ -56,8 +65,10 @@ struct virtio_mmio {
     struct virtio_mmio_queue q[VIRTIO_MAX_QUEUES];
     bool activated;
     atomic_bool needs_reset;        /* DEVICE_NEEDS_RESET, set from any thread */
-    atomic_uint isr;                /* VIRTIO_ISR_* */
-    atomic_uint config_generation;
+    /* The guest's view of the window (VIRTIO_MMIO_SIZE bytes, page-aligned).
+     * InterruptStatus and ConfigGeneration live only here (atomics). */
+    uint8_t *page;
+    int ro_handle;                  /* hv_map_readonly of page, or -1: reads exit */
     int irq_fd;                     /* eventfd: irqfd on gsi */
     bool irqfd_assigned;
     bool ioeventfds_assigned;
@@ -69,6 +80,10 @@ struct virtio_mmio {
  * bus. 0 or -errno. */
 int virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *dev, struct hv_vm *hv,
                      uint64_t base, uint32_t gsi);
+/* Do guest reads of the window go straight to memory (no exit)? */
+bool virtio_mmio_reads_direct(const struct virtio_mmio *t);
+/* From now on guest reads of the window exit (tests compare both ways). */
+void virtio_mmio_trap_reads(struct virtio_mmio *t);
 /* bus_io_fn for the window; opaque is the struct virtio_mmio. */
 void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 /* Reset and destroy the device, release the eventfds. */

@@ -75,18 +75,31 @@ static bool has(const struct kt *t, const char *needle)
     return false;
 }
 
-/* Boot image with the disks, run cmdline, wait (bounded) for the end;
- * sync_io: the disks use synchronous I/O instead of io_uring. True if the
- * guest powered off; t->buf keeps the console output. */
-static bool run_guest_io(struct kt *t, const char *image, const char *cmdline,
-                         const struct arcvmm_disk *disks, int ndisks, bool sync_io)
+struct run_opts {
+    bool sync_io;       /* the disks use synchronous I/O instead of io_uring */
+    bool trap_reads;    /* register reads exit even where they need not */
+    /* out */
+    uint64_t exits;     /* vCPU exits of the run */
+    bool direct;        /* first device: reads went straight to memory */
+};
+
+/* Boot image with the disks, run cmdline, wait (bounded) for the end.
+ * True if the guest powered off; t->buf keeps the console output. */
+static bool run_guest_opts(struct kt *t, const char *image, const char *cmdline,
+                           const struct arcvmm_disk *disks, int ndisks, struct run_opts *o)
 {
     struct arcvmm_exit ex = { .reason = ARCVMM_EXIT_NONE };
     bool ended = false;
+    struct vm *vm = NULL;
     if (kt_create_disks(t, image, cmdline, 1, 64, disks, ndisks) == 0) {
-        struct vm *vm = (struct vm *)t->vm;
-        for (int i = 0; sync_io && i < vm->nvirtio; i++)
-            virtio_blk_set_io_mode(vm->virtio[i]->dev, VIRTIO_BLK_IO_SYNC);
+        vm = (struct vm *)t->vm;
+        for (int i = 0; i < vm->nvirtio; i++) {
+            if (o->sync_io)
+                virtio_blk_set_io_mode(vm->virtio[i]->dev, VIRTIO_BLK_IO_SYNC);
+            if (o->trap_reads)
+                virtio_mmio_trap_reads(vm->virtio[i]);
+        }
+        o->direct = vm->nvirtio > 0 && virtio_mmio_reads_direct(vm->virtio[0]);
     }
     if (t->vm && arcvmm_start(t->vm) == 0) {
         struct pollfd p = { .fd = arcvmm_exit_fd(t->vm), .events = POLLIN };
@@ -101,12 +114,22 @@ static bool run_guest_io(struct kt *t, const char *image, const char *cmdline,
         if (kt_wait(t, &ex) < 0)
             ended = false;
     }
+    o->exits = 0;
+    for (int i = 0; vm && i < vm->ncpus; i++)
+        o->exits += vm->vcpus[i].exits;
     kt_destroy(t);
     if (ended && ex.reason == ARCVMM_EXIT_POWEROFF)
         return true;
     fprintf(stderr, "  %s '%s': exit reason %d (%s); console:\n%s\n", image, cmdline,
             ex.reason, ex.message, t->buf);
     return false;
+}
+
+static bool run_guest_io(struct kt *t, const char *image, const char *cmdline,
+                         const struct arcvmm_disk *disks, int ndisks, bool sync_io)
+{
+    struct run_opts o = { .sync_io = sync_io };
+    return run_guest_opts(t, image, cmdline, disks, ndisks, &o);
 }
 
 static bool run_guest(struct kt *t, const char *image, const char *cmdline,
@@ -423,6 +446,55 @@ static bool bad_paths(const char *img, const char *dir)
     return true;
 }
 
+/* The guest's blk-regs: 9 registers read 20000 times each. */
+#define REG_READS (9 * 20000)
+
+/* One blk-regs run; its "testguest: regs ..." line into line. */
+static bool regs_one(const char *image, const char *path, struct run_opts *o, char *line,
+                     size_t len)
+{
+    struct kt t;
+    struct arcvmm_disk d = { .path = path };
+    REQUIRE(run_guest_opts(&t, image, "blk-regs", &d, 1, o));
+    const char *p = strstr(t.buf, "testguest: regs ");
+    REQUIRE(p);
+    size_t n = strcspn(p, "\r\n");
+    REQUIRE(n < len);
+    memcpy(line, p, n);
+    line[n] = 0;
+    return true;
+}
+
+/* Register reads answer the same whether they exit or go straight to the
+ * window's page (hv_map_readonly); on x86 they go to the page and cost no
+ * exit, on arm64 (no coherent read-only device memory) they exit. */
+static void t_blk_register_reads(void)
+{
+    for (int i = 0; i < NIMAGES; i++) {
+        char path[64], direct[256], trapped[256];
+        CHECK(make_image(path, IMG_BYTES) == 0);
+        struct run_opts od = { 0 }, ot = { .trap_reads = true };
+        bool ok = regs_one(images[i], path, &od, direct, sizeof(direct)) &&
+                  regs_one(images[i], path, &ot, trapped, sizeof(trapped));
+        unlink(path);
+        CHECK(ok);
+        if (!ok)
+            continue;
+        fprintf(stderr, "  %s: %s; exits %llu (%s) vs %llu (trapped)\n", images[i], direct,
+                (unsigned long long)od.exits, od.direct ? "direct" : "exiting",
+                (unsigned long long)ot.exits);
+        CHECK(strcmp(direct, trapped) == 0);
+        CHECK(strstr(direct, " 0x74726976 0x2 0x2 ") != NULL);    /* magic, version, blk */
+        CHECK(strstr(direct, " changed 0") != NULL);
+        CHECK(!ot.direct && ot.exits >= REG_READS);
+#ifdef __x86_64__
+        CHECK(od.direct && od.exits < REG_READS / 9);
+#else
+        CHECK(!od.direct && od.exits >= REG_READS);
+#endif
+    }
+}
+
 static void t_disk_errors(void)
 {
     char img[64], dir[64];
@@ -451,6 +523,7 @@ int main(void)
     RUN(t_blk_malformed_rings);
     RUN(t_blk_two_disks);
     RUN(t_blk_indirect);
+    RUN(t_blk_register_reads);
     RUN(t_disk_errors);
     return harness_done();
 }

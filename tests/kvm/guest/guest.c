@@ -81,6 +81,11 @@ void put_char(char c)
 	outb(COM1, (uint8_t)c);
 }
 
+void poll_pause(void)
+{
+	(void)inb(COM1 + 5);
+}
+
 void put_str(const char *s)
 {
 	while (*s)

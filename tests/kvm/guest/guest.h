@@ -13,6 +13,11 @@ void put_hex(uint32_t v);
 /* Decimal; unsigned long, not uint64_t: the 32-bit build has no libgcc. */
 void put_dec(unsigned long v);
 
+/* One exit to the VMM (a console status read): a wait bounded by a count
+ * of these is bounded in exits, whatever the CPU speed -- register reads
+ * of a virtio window may cost no exit at all. */
+void poll_pause(void);
+
 /* Does the word w (n chars) equal s? */
 int word_is(const char *w, size_t n, const char *s);
 

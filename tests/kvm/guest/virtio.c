@@ -19,9 +19,13 @@
  *                  wait for DEVICE_NEEDS_RESET, reset, do a good cycle
  *   blk-multi      capacities of the first two devices
  *   blk-indirect   the blk-rw cycle through an indirect descriptor table
+ *   blk-regs       read nine registers REG_ROUNDS times each (no
+ *                  poll_pause: reads of a directly readable window cost no
+ *                  exit), print their values and how often one changed
  *
- * Waiting is a bounded poll that also reads the Status register (an MMIO
- * exit) every round, so the bound is at least POLL_MAX exits.
+ * Waiting is a bounded poll that also reads the Status register and makes
+ * one exit (poll_pause) every round, so the bound is at least POLL_MAX
+ * exits.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +48,7 @@
 #define R_QUEUE_NUM         0x038
 #define R_QUEUE_READY       0x044
 #define R_QUEUE_NOTIFY      0x050
+#define R_INTERRUPT_STATUS  0x060
 #define R_STATUS            0x070
 #define R_QUEUE_DESC_LO     0x080
 #define R_QUEUE_DESC_HI     0x084
@@ -84,7 +89,8 @@
 #define QSZ                 8           /* queue size: power of two */
 #define AVAIL_OFF           0x400
 #define USED_OFF            0x800
-#define POLL_MAX            1000000ul   /* rounds, each one MMIO exit */
+#define POLL_MAX            1000000ul   /* rounds, each one exit (poll_pause) */
+#define REG_ROUNDS          20000ul
 
 /* Negative results of a request (non-negative: the status byte). */
 #define E_TIMEOUT           (-1)
@@ -273,7 +279,7 @@ static int blk_probe(struct blk *b, unsigned slot)
 static int blk_reset(struct blk *b)
 {
 	wr(b, R_STATUS, 0);
-	for (unsigned long i = 0; i < POLL_MAX; i++)
+	for (unsigned long i = 0; i < POLL_MAX; i++, poll_pause())
 		if (rd(b, R_STATUS) == 0)
 			return 0;
 	put_str("testguest: reset did not clear status\n");
@@ -372,7 +378,7 @@ static void publish(struct blk *b, uint16_t head, uint16_t advance)
 /* Wait for the device to use one more buffer, with head 0. */
 static int wait_used(struct blk *b)
 {
-	for (unsigned long i = 0; i < POLL_MAX; i++) {
+	for (unsigned long i = 0; i < POLL_MAX; i++, poll_pause()) {
 		mb();
 		if (*used_idx_ptr() != b->used_idx) {
 			mb();
@@ -473,6 +479,41 @@ static void cmd_info(void)
 	put_hex_fixed(b.feat_hi, 8);
 	put_str("_");
 	put_hex_fixed(b.feat_lo, 8);
+	put_str("\n");
+}
+
+static void cmd_regs(void)
+{
+	static const uint16_t regs[] = {
+		R_MAGIC, R_VERSION, R_DEVICE_ID, R_DEV_FEATURES, R_QUEUE_NUM_MAX,
+		R_QUEUE_READY, R_INTERRUPT_STATUS, R_STATUS, R_CONFIG,
+	};
+	enum { NREGS = sizeof(regs) / sizeof(regs[0]) };
+	uint32_t first[NREGS];
+	unsigned long changed = 0;
+	struct blk b;
+
+	if (blk_probe(&b, 0) < 0 || blk_init(&b, 0) < 0)
+		return;
+	wr(&b, R_DEV_FEATURES_SEL, 1);
+	wr(&b, R_QUEUE_SEL, 0);
+	for (unsigned long i = 0; i < REG_ROUNDS; i++) {
+		for (unsigned k = 0; k < NREGS; k++) {
+			uint32_t v = rd(&b, regs[k]);
+
+			if (i == 0)
+				first[k] = v;
+			else if (v != first[k])
+				changed++;
+		}
+	}
+	put_str("testguest: regs");
+	for (unsigned k = 0; k < NREGS; k++) {
+		put_str(" ");
+		put_hex(first[k]);
+	}
+	put_str(" changed ");
+	put_dec(changed);
 	put_str("\n");
 }
 
@@ -601,7 +642,7 @@ static void cmd_bad(enum bad_kind kind)
 	if (blk_probe(&b, 0) < 0 || blk_init(&b, kind == BAD_NESTED) < 0)
 		return;
 	submit_bad(&b, kind);
-	for (i = 0; i < POLL_MAX; i++)
+	for (i = 0; i < POLL_MAX; i++, poll_pause())
 		if (rd(&b, R_STATUS) & S_NEEDS_RESET)
 			break;
 	put_str(i < POLL_MAX ? "testguest: needs-reset " : "testguest: no-reset ");
@@ -630,6 +671,8 @@ int virtio_run_word(const char *w, size_t n)
 		cmd_id();
 	} else if (word_is(w, n, "blk-ro")) {
 		cmd_ro();
+	} else if (word_is(w, n, "blk-regs")) {
+		cmd_regs();
 	} else if (word_is(w, n, "blk-multi")) {
 		cmd_multi();
 	} else if (n > nbad && word_is(w, nbad, bad)) {

@@ -122,6 +122,12 @@ void put_char(char c)
 	w32(g.uart + UART_DR, (uint8_t)c);
 }
 
+void poll_pause(void)
+{
+	if (g.uart)
+		(void)r32(g.uart + UART_FR);
+}
+
 void put_str(const char *s)
 {
 	while (*s)
