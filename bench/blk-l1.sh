@@ -1,29 +1,36 @@
-# virtio-blk throughput: arcvmm --disk vs QEMU microvm virtio-blk-device vs
+# virtio-blk throughput: arcvmm --disk vs QEMU microvm virtio-blk-device
+# (and kvmtool's virtio-blk over virtio-pci when lkvm-static is in cwd) vs
 # the host bound, same raw image, same guest kernel and initramfs (busybox
 # sh; the rig payload of bench/blk.sh, or run on a host whose KVM boots
 # stock kernels).  cwd holds arcvmm, bzImage, initramfs.cpio.gz, lib.sh and
-# blkload.
+# blkload, optionally an x86 lkvm-static.
 #
 # The guest (arcvmm.test=blk-bench) runs blkload on /dev/vda with O_DIRECT:
 # 1 MiB sequential write and read at queue depth 1, 4 KiB random reads at
 # QD1 and QD32 (Linux AIO), SECS seconds each.  The host bound is the same
 # blkload on the image file itself (on tmpfs, without O_DIRECT when tmpfs
 # refuses it).  Both VMMs use their default host I/O path for a raw file
-# (QEMU: cache=writeback, aio=threads).  Runs are interleaved; the table
-# shows the median of RUNS per VMM and vCPU count.
+# (QEMU: cache=writeback, aio=threads; kvmtool: its I/O thread's pwritev).
+# Runs are interleaved; the table shows the median of RUNS per VMM and vCPU
+# count.
 #
 # Settings (environment): SECS (default 5), RUNS (3), CPUS ("1 2"),
-# IMG_MB (256), VMMS ("arcvmm qemu"), BENCH_DIR (/tmp/blkbench, tmpfs).
+# IMG_MB (256), VMMS ("arcvmm qemu", plus "kvmtool" if ./lkvm-static
+# exists), TESTS (all four; a subset runs only those), BENCH_DIR
+# (/tmp/blkbench, tmpfs).
 . ./lib.sh
 SECS=${SECS:-5}
 RUNS=${RUNS:-3}
 CPUS=${CPUS:-"1 2"}
-VMMS=${VMMS:-"arcvmm qemu"}
+if [ -z "${VMMS:-}" ]; then
+    VMMS="arcvmm qemu"
+    [ ! -x ./lkvm-static ] || VMMS="$VMMS kvmtool"
+fi
 IMG_MB=${IMG_MB:-256}
 QEMU=${QEMU:-qemu-system-x86_64}
 DIR=${BENCH_DIR:-/tmp/blkbench}
-APPEND="console=ttyS0 reboot=k panic=-1 quiet arcvmm.test=blk-bench arcvmm.secs=$SECS"
-TESTS="seqread seqwrite randread1 randread32"
+TESTS=${TESTS:-"seqread seqwrite randread1 randread32"}
+APPEND="console=ttyS0 reboot=k panic=-1 quiet arcvmm.test=blk-bench arcvmm.secs=$SECS arcvmm.tests=$(echo $TESTS | tr ' ' ,)"
 rm -rf "$DIR"
 mkdir -p "$DIR"
 img=$DIR/disk.img
@@ -61,10 +68,20 @@ exec $QEMU -M microvm,acpi=on -accel kvm -cpu host -m 256 -smp \$1 -nodefaults -
     -kernel bzImage -initrd initramfs.cpio.gz -append "$APPEND"
 EOS
 
+# kvmtool keeps state in ~/.lkvm, and on x86 it halts instead of exiting
+# at guest poweroff: its run ends at the guest's last line.
+cat >kvmtool_blk <<EOS
+export HOME=\${HOME:-/root}
+mkdir -p "\$HOME"
+exec ./lkvm-static run --kernel bzImage --initrd initramfs.cpio.gz -c \$1 -m 256 \\
+    --disk $img --network mode=none --console serial --params "$APPEND"
+EOS
+
 # guest NAME CPUS: one boot of the blk-bench guest.
 guest() {
-    rc=0
-    vm_run "$DIR/log" $((SECS * 4 + 180)) sh "${1}_blk" "$2" >/dev/null || rc=$?
+    rc=0 until=
+    [ "$1" != kvmtool ] || until='*arcvmm-init: bench*'
+    VM_RUN_UNTIL=$until vm_run "$DIR/log" $((SECS * 4 + 180)) sh "${1}_blk" "$2" >/dev/null || rc=$?
     grep 'blkload test=' "$DIR/log" | sed "s/^/$1 cpus $2: /"
     if [ "$rc" != 0 ] || ! grep -q 'arcvmm-init: bench done' "$DIR/log"; then
         echo "blk bench: $1 with $2 vCPU(s) failed (exit $rc); console:"
@@ -90,18 +107,20 @@ table() {
     echo
     echo "virtio-blk: ${IMG_MB} MiB raw image on L1 tmpfs, guest 256 MiB, O_DIRECT in the guest, median of up to $1 x $SECS s"
     for c in $CPUS; do
-        printf '\n%-18s %10s %10s %10s %12s %12s\n' "$c vCPU" host arcvmm qemu arcvmm/qemu arcvmm/host
+        printf '\n%-18s %9s %9s %9s %9s %12s %14s %12s\n' "$c vCPU" host arcvmm qemu kvmtool \
+            arcvmm/qemu arcvmm/kvmtool arcvmm/host
         for t in $TESTS; do
             case "$t" in seq*) u="MB/s" ;; *) u="IOPS" ;; esac
-            h=$(med host 0 "$t") a=$(med arcvmm "$c" "$t") q=$(med qemu "$c" "$t")
-            printf '%-18s %10s %10s %10s %12s %12s\n' "$t $u" "$h" "$a" "$q" "$(ratio "$a" "$q")" "$(ratio "$a" "$h")"
+            h=$(med host 0 "$t") a=$(med arcvmm "$c" "$t") q=$(med qemu "$c" "$t") k=$(med kvmtool "$c" "$t")
+            printf '%-18s %9s %9s %9s %9s %12s %14s %12s\n' "$t $u" "$h" "$a" "$q" "$k" \
+                "$(ratio "$a" "$q")" "$(ratio "$a" "$k")" "$(ratio "$a" "$h")"
         done
     done
 }
 
 i=1
 while [ "$i" -le "$RUNS" ]; do
-    ./blkload bench -t "$SECS" "$img" | tee "$DIR/host.txt" | sed 's/^/host: /'
+    ./blkload bench -T "$(echo $TESTS | tr ' ' ,)" -t "$SECS" "$img" | tee "$DIR/host.txt" | sed 's/^/host: /'
     collect host 0 <"$DIR/host.txt"
     for c in $CPUS; do
         for m in $VMMS; do guest "$m" "$c"; done
@@ -116,8 +135,9 @@ echo
 # One parseable line per figure.
 for c in $CPUS; do
     for t in $TESTS; do
-        a=$(med arcvmm "$c" "$t") q=$(med qemu "$c" "$t") h=$(med host 0 "$t")
-        echo "blk_bench cpus=$c test=$t host=$h arcvmm=$a qemu=$q arcvmm_qemu=$(ratio "$a" "$q") arcvmm_host=$(ratio "$a" "$h")"
+        a=$(med arcvmm "$c" "$t") q=$(med qemu "$c" "$t") k=$(med kvmtool "$c" "$t") h=$(med host 0 "$t")
+        echo "blk_bench cpus=$c test=$t host=$h arcvmm=$a qemu=$q kvmtool=$k arcvmm_qemu=$(ratio "$a" "$q")" \
+            "arcvmm_kvmtool=$(ratio "$a" "$k") arcvmm_host=$(ratio "$a" "$h")"
     done
 done
 rm -rf "$DIR"

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# virtio-blk benchmark, arcvmm vs QEMU microvm vs the host bound, one run
-# (bench/blk-l1.sh). In the nested rig unless the host KVM boots stock
-# kernels. Settings pass through: SECS, RUNS, CPUS, IMG_MB, VMMS (see
-# bench/blk-l1.sh).
+# virtio-blk benchmark, arcvmm vs QEMU microvm (and kvmtool) vs the host
+# bound, one run (bench/blk-l1.sh). In the nested rig unless the host KVM
+# boots stock kernels. Settings pass through: SECS, RUNS, CPUS, IMG_MB,
+# VMMS, TESTS (see bench/blk-l1.sh).
+#
+# LKVM=PATH adds kvmtool as a peer: a static x86-64 kvmtool binary, which
+# this project neither ships nor builds; `make lkvm-static` in a kvmtool
+# checkout makes one.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -14,8 +18,17 @@ pay=build/bench/blk-payload
 rm -rf "$pay"; mkdir -p "$pay"
 cp build/arcvmm build/guest/bzImage build/guest/initramfs.cpio.gz build/guest/blkload \
    tests/e2e/lib.sh "$pay"/
+if [ -n "${LKVM:-}" ]; then
+    [ -f "$LKVM" ] || { echo "bench: LKVM=$LKVM: no such file" >&2; exit 2; }
+    if [ "$(od -An -tu2 -j18 -N2 "$LKVM" | tr -d ' ')" != 62 ] ||
+        readelf -lW "$LKVM" 2>/dev/null | grep -q 'program interpreter'; then
+        echo "bench: LKVM=$LKVM is not a static x86-64 program (build kvmtool's lkvm-static)" >&2
+        exit 2
+    fi
+    cp "$LKVM" "$pay"/lkvm-static
+fi
 {
-    for v in SECS RUNS CPUS IMG_MB VMMS; do
+    for v in SECS RUNS CPUS IMG_MB VMMS TESTS; do
         [ -z "${!v:-}" ] || printf '%s="%s"\n' "$v" "${!v}"
     done
     cat bench/blk-l1.sh

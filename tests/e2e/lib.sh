@@ -20,7 +20,11 @@
 #   vm_run LOG SECS CMD...   runs CMD to its end, console lines streamed to
 #                            stdout (prefixed "| ") and saved (bare) in LOG;
 #                            returns CMD's status, or 124 after SECS seconds
-#                            (CMD killed, last 30 lines printed)
+#                            (CMD killed, last 30 lines printed).  With
+#                            VM_RUN_UNTIL set (a case pattern), the first
+#                            console line matching it ends the run: CMD is
+#                            killed and vm_run returns 0 (for VMMs that halt
+#                            instead of exiting at guest poweroff)
 #   median N...              prints the median of whole numbers
 #
 # Timestamps: bash's EPOCHREALTIME (us) if present, else /proc/timer_list's
@@ -136,13 +140,19 @@ vm_run() {
     _vr_dir=$(mktemp -d "${TMPDIR:-/tmp}/vm_run.XXXXXX") || return 1
     mkfifo "$_vr_dir/console" || { rm -rf "$_vr_dir"; return 1; }
     _lib_start "$_vr_secs" "$_vr_dir/console" "$@"
+    _vr_until=
     while IFS= read -r _vr_line || [ -n "$_vr_line" ]; do
         _vr_line=${_vr_line%"$_lib_cr"}
         printf '| %s\n' "$_vr_line"
         printf '%s\n' "$_vr_line" >&3
+        if [ -n "${VM_RUN_UNTIL:-}" ]; then
+            # shellcheck disable=SC2254
+            case "$_vr_line" in $VM_RUN_UNTIL) _vr_until=1; _lib_kill; break ;; esac
+        fi
     done <"$_vr_dir/console" 3>"$_vr_log"
     _vr_rc=0
     wait "$_lib_pid" 2>/dev/null || _vr_rc=$?
+    [ -z "$_vr_until" ] || _vr_rc=0
     _lib_stop_watchdog
     if [ -e "$_vr_dir/console.timeout" ]; then
         rm -rf "$_vr_dir"
