@@ -441,9 +441,22 @@ static void handle_elem(struct blk_queue *bq)
         return;
     }
     if (st != VIRTIO_BLK_S_OK) {
-        if (st == VIRTIO_BLK_S_IOERR && may_log(b))
-            log_guest("virtio-blk %s: queue %u: bad request (type %u, sector %llu)", b->path,
-                      bq->idx, r->type, (unsigned long long)r->sector);
+        if (st == VIRTIO_BLK_S_IOERR && may_log(b)) {
+            bool write = r->type == VIRTIO_BLK_T_OUT || r->type == VIRTIO_BLK_T_DISCARD ||
+                         r->type == VIRTIO_BLK_T_WRITE_ZEROES;
+            if (r->type == UINT32_MAX)
+                log_guest("virtio-blk %s: queue %u: request without a 16-byte header", b->path,
+                          bq->idx);
+            else if (write && r->lim.readonly)
+                log_guest("virtio-blk %s: queue %u: write (type %u) to a read-only disk refused",
+                          b->path, bq->idx, r->type);
+            else if (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT)
+                log_guest("virtio-blk %s: queue %u: bad request (type %u, sector %llu)", b->path,
+                          bq->idx, r->type, (unsigned long long)r->sector);
+            else
+                log_guest("virtio-blk %s: queue %u: bad request (type %u)", b->path, bq->idx,
+                          r->type);
+        }
         finish(bq, e->head, r->status, (uint8_t)st, 1);
         return;
     }

@@ -56,7 +56,7 @@ struct virtio_blk_seg {
 struct virtio_blk_req {
     struct virtio_blk_limits lim;       /* INPUT: set by the caller before parsing */
     /* outputs */
-    uint32_t type;
+    uint32_t type;                      /* UINT32_MAX: shorter than a header */
     uint64_t sector;                    /* the header's; meaningful for IN/OUT only */
     uint8_t *status;                    /* the status byte in guest memory; NULL: none */
     bool data_in;                       /* data is in the in stream (IN, GET_ID) */

@@ -282,6 +282,7 @@ static void t_parse_bad(void)
     el_add(e, &st, 1, true);
     CHECK_EQ(parse(e, lim_rw(), &r), VIRTIO_BLK_S_IOERR);
     CHECK(r.status == &st);
+    CHECK_EQ(r.type, UINT32_MAX);       /* no type to report */
     memset(e, 0, sizeof(*e));
     el_add(e, &st, 1, true);
     CHECK_EQ(parse(e, lim_rw(), &r), VIRTIO_BLK_S_IOERR);
