@@ -298,7 +298,10 @@ void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, boo
         uint32_t v;
         memcpy(&v, data, 4);
         reg_write(t, off, v);
-        publish(t);
+        /* The Ack (once per interrupt) changed only InterruptStatus, in
+         * place; a notify changes nothing the guest reads. */
+        if (off != VMMIO_INTERRUPT_ACK && off != VMMIO_QUEUE_NOTIFY)
+            publish(t);
     } else {
         uint32_t v = atomic_load(word(t, off));
         memcpy(data, &v, 4);
