@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Open path and check it is a non-empty regular file of at most max bytes. */
 void *scratch_alloc(size_t len)
 {
     if (len == 0)
@@ -24,6 +23,7 @@ void scratch_free(void *buf, size_t len)
         munmap(buf, len ? len : 1);
 }
 
+/* Open path and check it is a non-empty regular file of at most max bytes. */
 static int file_open_checked(const char *what, const char *path, size_t max, int *fdp,
                              size_t *size, char *err, size_t errlen)
 {
