@@ -30,7 +30,9 @@ IMG_MB=${IMG_MB:-256}
 QEMU=${QEMU:-qemu-system-x86_64}
 DIR=${BENCH_DIR:-/tmp/blkbench}
 TESTS=${TESTS:-"seqread seqwrite randread1 randread32"}
-APPEND="console=ttyS0 reboot=k panic=-1 quiet arcvmm.test=blk-bench arcvmm.secs=$SECS arcvmm.tests=$(echo $TESTS | tr ' ' ,)"
+# shellcheck disable=SC2086 # split on purpose: any spacing -> a,b,c
+TESTLIST=$(echo $TESTS | tr ' ' ,) # blkload -T form
+APPEND="console=ttyS0 reboot=k panic=-1 quiet arcvmm.test=blk-bench arcvmm.secs=$SECS arcvmm.tests=$TESTLIST"
 rm -rf "$DIR"
 mkdir -p "$DIR"
 img=$DIR/disk.img
@@ -120,7 +122,7 @@ table() {
 
 i=1
 while [ "$i" -le "$RUNS" ]; do
-    ./blkload bench -T "$(echo $TESTS | tr ' ' ,)" -t "$SECS" "$img" | tee "$DIR/host.txt" | sed 's/^/host: /'
+    ./blkload bench -T "$TESTLIST" -t "$SECS" "$img" | tee "$DIR/host.txt" | sed 's/^/host: /'
     collect host 0 <"$DIR/host.txt"
     for c in $CPUS; do
         for m in $VMMS; do guest "$m" "$c"; done

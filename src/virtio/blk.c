@@ -23,8 +23,10 @@
  * poll the ring for a short adaptive window with guest notifications off
  * before it interrupts: a guest that is still submitting then neither
  * kicks nor takes an interrupt per request.  A queue-depth-1 guest shrinks
- * the window to zero and pays only rare probes.  Discard and write-zeroes (fallocate) and the rare
- * rest of a short transfer are done synchronously on the worker. Without
+ * the window to zero and pays only rare probes.
+ *
+ * Discard and write-zeroes (fallocate) and the rare rest of a short
+ * transfer are done synchronously on the worker. Without
  * io_uring (old kernel, a seccomp profile that blocks it) the same worker
  * does every request synchronously.
  *
@@ -233,12 +235,12 @@ static void part_done(struct blk_queue *bq, struct blk_slot *s, int err)
 /* The ring half of a split read finished with res (bytes or -errno). */
 static void ring_part_done(struct blk_queue *bq, struct blk_slot *s, int64_t res)
 {
-    if (res >= 0 && (uint64_t)res < s->part_len && !bq->stopping) {
+    if (res >= 0 && (uint64_t)res < s->part_len) {
         /* short read: do the rest synchronously (the other half's iovecs,
-         * after part_niov, are not touched) */
+         * after part_niov, are not touched); when stopping, fail it */
         struct iovec *v = s->iov;
         int n = disk_iov_advance(&v, s->part_niov, (size_t)res);
-        int r = disk_preadv(&bq->b->disk, v, n, s->off + (uint64_t)res);
+        int r = bq->stopping ? -EIO : disk_preadv(&bq->b->disk, v, n, s->off + (uint64_t)res);
         res = r < 0 ? r : 0;
     }
     part_done(bq, s, res < 0 ? (int)res : 0);
@@ -308,7 +310,8 @@ static bool try_split(struct blk_queue *bq, struct blk_slot *s)
     struct disk *dk = &bq->b->disk;
     /* reads only: writes to one file take its inode lock, so two halves
      * would only take turns */
-    if (s->type != VIRTIO_BLK_T_IN || !dk->in_memory || bq->b->mode == VIRTIO_BLK_IO_URING || s->len < BLK_SPLIT_MIN)
+    if (s->type != VIRTIO_BLK_T_IN || !dk->in_memory || bq->b->mode == VIRTIO_BLK_IO_URING ||
+        s->len < BLK_SPLIT_MIN)
         return false;
     size_t first = 0;
     int k = 0;
@@ -426,6 +429,23 @@ static void do_discard_or_zero(struct blk_queue *bq)
     finish(bq, bq->elem->head, r->status, st, 1);
 }
 
+/* One guest-error line for a request the parser failed with IOERR. */
+static void log_refused(struct blk_queue *bq, const struct virtio_blk_req *r)
+{
+    const char *path = bq->b->path;
+    bool rw = r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT;
+    if (r->type == UINT32_MAX)
+        log_guest("virtio-blk %s: queue %u: request without a 16-byte header", path, bq->idx);
+    else if (r->lim.readonly && r->type != VIRTIO_BLK_T_IN)    /* OUT, DISCARD, WRITE_ZEROES */
+        log_guest("virtio-blk %s: queue %u: write (type %u) to a read-only disk refused", path,
+                  bq->idx, r->type);
+    else if (rw)
+        log_guest("virtio-blk %s: queue %u: bad request (type %u, sector %llu)", path, bq->idx,
+                  r->type, (unsigned long long)r->sector);
+    else
+        log_guest("virtio-blk %s: queue %u: bad request (type %u)", path, bq->idx, r->type);
+}
+
 /* Carry out (or start) the request just popped into bq->elem. */
 static void handle_elem(struct blk_queue *bq)
 {
@@ -441,22 +461,8 @@ static void handle_elem(struct blk_queue *bq)
         return;
     }
     if (st != VIRTIO_BLK_S_OK) {
-        if (st == VIRTIO_BLK_S_IOERR && may_log(b)) {
-            bool write = r->type == VIRTIO_BLK_T_OUT || r->type == VIRTIO_BLK_T_DISCARD ||
-                         r->type == VIRTIO_BLK_T_WRITE_ZEROES;
-            if (r->type == UINT32_MAX)
-                log_guest("virtio-blk %s: queue %u: request without a 16-byte header", b->path,
-                          bq->idx);
-            else if (write && r->lim.readonly)
-                log_guest("virtio-blk %s: queue %u: write (type %u) to a read-only disk refused",
-                          b->path, bq->idx, r->type);
-            else if (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT)
-                log_guest("virtio-blk %s: queue %u: bad request (type %u, sector %llu)", b->path,
-                          bq->idx, r->type, (unsigned long long)r->sector);
-            else
-                log_guest("virtio-blk %s: queue %u: bad request (type %u)", b->path, bq->idx,
-                          r->type);
-        }
+        if (st == VIRTIO_BLK_S_IOERR && may_log(b))
+            log_refused(bq, r);
         finish(bq, e->head, r->status, (uint8_t)st, 1);
         return;
     }
