@@ -37,9 +37,9 @@ static bool rx_open(const struct pl011 *u)
 static uint32_t ris(const struct pl011 *u)
 {
     uint32_t v = u->ris;
-    if (u->rx_count >= rx_trigger(u) && !u->rx_acked)
+    if (u->rx.count >= rx_trigger(u) && !u->rx_acked)
         v |= PL011_INT_RX;
-    if (u->rx_count && !u->rt_acked)
+    if (u->rx.count && !u->rt_acked)
         v |= PL011_INT_RT;
     return v;
 }
@@ -53,12 +53,12 @@ static void update_irq(struct pl011 *u)
     }
 }
 
+_Static_assert(PL011_FIFO_SIZE <= RXFIFO_MAX, "RX FIFO larger than struct rxfifo");
+
 static bool rx_push(struct pl011 *u, uint8_t b)
 {
-    if (u->rx_count >= rx_capacity(u))
+    if (!rxfifo_push(&u->rx, rx_capacity(u), b))
         return false;
-    u->rx[(u->rx_head + u->rx_count) % PL011_FIFO_SIZE] = b;
-    u->rx_count++;
     u->rx_acked = u->rt_acked = false;     /* new data: a new RX/RT event */
     return true;
 }
@@ -66,16 +66,13 @@ static bool rx_push(struct pl011 *u, uint8_t b)
 /* Room (or the receiver) appeared: settle the debt to a refused pl011_rx. */
 static void rx_room(struct pl011 *u, struct pl011_deferred *d)
 {
-    if (u->rx_blocked && rx_open(u) && u->rx_count < rx_capacity(u)) {
-        u->rx_blocked = false;
+    if (rxfifo_settle(&u->rx, rx_capacity(u), rx_open(u)))
         d->rx_space = true;
-    }
 }
 
 static void rx_clear(struct pl011 *u)
 {
-    u->rx_head = 0;
-    u->rx_count = 0;
+    rxfifo_clear(&u->rx);
     u->rx_acked = u->rt_acked = false;
 }
 
@@ -130,17 +127,17 @@ void pl011_destroy(struct pl011 *u)
 static uint32_t reg_read(struct pl011 *u, uint32_t off, struct pl011_deferred *d)
 {
     uint32_t v;
+    uint8_t byte;
     if (off >= PL011_PERIPH_ID0 && off < PL011_PERIPH_ID0 + 16)
         return (PL011_PERIPH_ID >> (8 * ((off - PL011_PERIPH_ID0) / 4))) & 0xff;
     if (off >= PL011_CELL_ID0 && off < PL011_CELL_ID0 + 16)
         return (PL011_CELL_ID >> (8 * ((off - PL011_CELL_ID0) / 4))) & 0xff;
     switch (off) {
     case PL011_DR:
-        if (!u->rx_count)
+        if (!rxfifo_pop(&u->rx, &byte))
             return 0;
-        v = u->rx[u->rx_head];
-        u->rx_head = (u->rx_head + 1) % PL011_FIFO_SIZE;
-        if (--u->rx_count == 0)
+        v = byte;
+        if (u->rx.count == 0)
             u->rx_acked = u->rt_acked = false;
         if (u->rsr & PL011_RSR_OE)
             v |= PL011_DR_OE;
@@ -150,9 +147,9 @@ static uint32_t reg_read(struct pl011 *u, uint32_t off, struct pl011_deferred *d
         return u->rsr;
     case PL011_FR:
         v = u->lines | PL011_FR_TXFE;
-        if (!u->rx_count)
+        if (!u->rx.count)
             v |= PL011_FR_RXFE;
-        if (u->rx_count >= rx_capacity(u))
+        if (u->rx.count >= rx_capacity(u))
             v |= PL011_FR_RXFF;
         return v;
     case PL011_ILPR:  return u->ilpr;
@@ -264,16 +261,12 @@ void pl011_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool i
 
 size_t pl011_rx(struct pl011 *u, const uint8_t *buf, size_t n)
 {
-    size_t i = 0;
-
     if (n == 0)
         return 0;
     pthread_mutex_lock(&u->lock);
-    if (rx_open(u))
-        while (i < n && rx_push(u, buf[i]))
-            i++;
-    if (i < n)
-        u->rx_blocked = true;
+    size_t i = rxfifo_feed(&u->rx, rx_capacity(u), rx_open(u), buf, n);
+    if (i)
+        u->rx_acked = u->rt_acked = false;     /* new data: a new RX/RT event */
     update_irq(u);
     pthread_mutex_unlock(&u->lock);
     return i;

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "dev/irq.h"
+#include "dev/rxfifo.h"
 
 #define PL011_MMIO_SIZE   0x1000
 #define PL011_FIFO_SIZE   32
@@ -93,10 +94,8 @@ struct pl011 {
     uint32_t rsr;               /* receive status (OE) until ECR */
     uint32_t lines;             /* modem input lines, as FR bits */
     bool rx_acked, rt_acked;    /* ICR cleared RX/RT: quiet until new data */
-    bool rx_blocked;            /* pl011_rx refused bytes: owe rx_space() */
     int irq_level;              /* last level passed to irq_set() */
-    uint8_t rx[PL011_FIFO_SIZE];
-    unsigned rx_head, rx_count;
+    struct rxfifo rx;           /* .blocked: pl011_rx refused bytes */
 };
 
 /* Reset to power-on state (CR = TXE|RXE, UART disabled, FIFOs off, all

@@ -26,29 +26,24 @@ static unsigned rx_capacity(const struct uart8250 *u)
     return (u->fcr & UART8250_FCR_ENABLE) ? UART8250_RX_FIFO_SIZE : 1;
 }
 
-static bool rx_push(struct uart8250 *u, uint8_t b)
+_Static_assert(UART8250_RX_FIFO_SIZE <= RXFIFO_MAX, "RX FIFO larger than struct rxfifo");
+
+/* Host input is refused in loopback (the transmitter feeds the receiver). */
+static bool rx_open(const struct uart8250 *u)
 {
-    if (u->rx_count >= rx_capacity(u))
-        return false;
-    u->rx[(u->rx_head + u->rx_count) % UART8250_RX_FIFO_SIZE] = b;
-    u->rx_count++;
-    return true;
+    return !(u->mcr & UART8250_MCR_LOOP);
 }
 
 /* Room appeared in the RX FIFO: settle the debt to a refused uart8250_rx. */
 static void rx_room(struct uart8250 *u, struct uart_deferred *d)
 {
-    if (u->rx_blocked && !(u->mcr & UART8250_MCR_LOOP) &&
-        u->rx_count < rx_capacity(u)) {
-        u->rx_blocked = false;
+    if (rxfifo_settle(&u->rx, rx_capacity(u), rx_open(u)))
         d->rx_space = true;
-    }
 }
 
 static void rx_clear(struct uart8250 *u, struct uart_deferred *d)
 {
-    u->rx_head = 0;
-    u->rx_count = 0;
+    rxfifo_clear(&u->rx);
     rx_room(u, d);
 }
 
@@ -56,7 +51,7 @@ static uint8_t iir_id(const struct uart8250 *u)
 {
     if ((u->ier & UART8250_IER_ELSI) && (u->lsr_err & LSR_ERRORS))
         return UART8250_IIR_RLSI;
-    if ((u->ier & UART8250_IER_ERBFI) && u->rx_count)
+    if ((u->ier & UART8250_IER_ERBFI) && u->rx.count)
         return UART8250_IIR_RDI;
     if ((u->ier & UART8250_IER_ETBEI) && u->thre_pending)
         return UART8250_IIR_THRI;
@@ -136,12 +131,8 @@ static uint8_t reg_read(struct uart8250 *u, unsigned off, struct uart_deferred *
     case UART8250_RBR:
         if (dlab)
             return u->dll;
-        if (u->rx_count) {
-            u->rbr_last = u->rx[u->rx_head];
-            u->rx_head = (u->rx_head + 1) % UART8250_RX_FIFO_SIZE;
-            u->rx_count--;
+        if (rxfifo_pop(&u->rx, &u->rbr_last))
             rx_room(u, d);
-        }
         return u->rbr_last;
     case UART8250_IER:
         return dlab ? u->dlm : u->ier;
@@ -158,7 +149,7 @@ static uint8_t reg_read(struct uart8250 *u, unsigned off, struct uart_deferred *
         return u->mcr;
     case UART8250_LSR:
         v = u->lsr_err | UART8250_LSR_THRE | UART8250_LSR_TEMT;
-        if (u->rx_count)
+        if (u->rx.count)
             v |= UART8250_LSR_DR;
         u->lsr_err = 0;
         return v;
@@ -182,7 +173,7 @@ static void reg_write(struct uart8250 *u, unsigned off, uint8_t v, struct uart_d
             return;
         }
         if (u->mcr & UART8250_MCR_LOOP) {
-            if (!rx_push(u, v))
+            if (!rxfifo_push(&u->rx, rx_capacity(u), v))
                 u->lsr_err |= UART8250_LSR_OE;
         } else {
             d->tx = true;
@@ -257,16 +248,10 @@ void uart8250_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, boo
 
 size_t uart8250_rx(struct uart8250 *u, const uint8_t *buf, size_t n)
 {
-    size_t i = 0;
-
     if (n == 0)
         return 0;
     pthread_mutex_lock(&u->lock);
-    if (!(u->mcr & UART8250_MCR_LOOP))
-        while (i < n && rx_push(u, buf[i]))
-            i++;
-    if (i < n)
-        u->rx_blocked = true;
+    size_t i = rxfifo_feed(&u->rx, rx_capacity(u), rx_open(u), buf, n);
     update_irq(u);
     pthread_mutex_unlock(&u->lock);
     return i;

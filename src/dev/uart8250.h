@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "dev/irq.h"
+#include "dev/rxfifo.h"
 
 #define UART8250_IO_LEN        8
 #define UART8250_RX_FIFO_SIZE  64   /* with FCR.FIFO_EN; 1 byte without */
@@ -84,10 +85,8 @@ struct uart8250 {
     uint8_t msr;                /* modem lines (bits 4..7) + delta bits (0..3) */
     uint8_t rbr_last;           /* RBR value when the FIFO is empty */
     bool thre_pending;          /* THR-empty interrupt source armed */
-    bool rx_blocked;            /* uart8250_rx refused bytes: owe rx_space() */
     int irq_level;              /* last level passed to irq_set() */
-    uint8_t rx[UART8250_RX_FIFO_SIZE];
-    unsigned rx_head, rx_count;
+    struct rxfifo rx;           /* .blocked: uart8250_rx refused bytes */
 };
 
 /* Reset the UART to power-on state (divisor 1 = 115200 baud, FIFOs off,
