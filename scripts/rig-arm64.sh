@@ -42,51 +42,21 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 GK_ARCH=arm64
 # shellcheck source=guest.sh
 . "$ROOT/scripts/guest.sh"
+# shellcheck source=riglib.sh
+. "$ROOT/scripts/riglib.sh"
 
 die() { echo "rig-arm64.sh: error: $*" >&2; exit 2; }
 usage() { sed -n '4,6p' "${BASH_SOURCE[0]}" | sed 's/^# *//' >&2; exit 2; }
 
-timeout_s=900 smp=2 mem=2048 append="" payload="" interactive=0
-with=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --timeout) timeout_s=${2:?}; shift 2 ;;
-    --smp) smp=${2:?}; shift 2 ;;
-    --mem) mem=${2:?}; shift 2 ;;
-    --with) with+=("${2:?}"); shift 2 ;;
-    --append) append=${2:?}; shift 2 ;;
-    --interactive) interactive=1; shift ;;
-    -h | --help) usage ;;
-    -*) die "unknown option $1" ;;
-    *) [ -z "$payload" ] || usage; payload=$1; shift ;;
-    esac
-done
-[ -n "$payload" ] || usage
-[[ $timeout_s =~ ^[0-9]+$ && $smp =~ ^[0-9]+$ && $mem =~ ^[0-9]+$ ]] ||
-    die "--timeout, --smp and --mem take whole numbers"
-[ -f "$payload/run.sh" ] || die "$payload/run.sh: no such file (PAYLOAD_DIR needs run.sh)"
-payload=$(cd "$payload" && pwd)
+rig_parse_args 900 "$@"
+[ "$with_qemu" = 0 ] || die "--with-qemu is for the x86 rig only"
 
 gk_need_pkgs qemu-system-arm busybox-static cpio kmod binutils
 gk_kernel
 gk_arm64_root
 
-RIG="$ROOT/build/rig"
-mkdir -p "$RIG/log"
-work="$RIG/run.$$"
-qpid=""
-cleanup() {
-    [ -z "$qpid" ] || kill -9 "$qpid" 2>/dev/null || true
-    [ "${RIG_KEEP:-0}" = 1 ] || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-rm -rf "$work"
-mkdir -p "$work"
-r="$work/root"
-
 # --- L1 root file system ---------------------------------------------------
-mkdir -p "$r"/{dev,proc,sys,tmp,run,root,etc,mnt}
+rig_workdir
 gk_stage_busybox "$r"
 gk_arm64_image "$GK_KROOT/boot/vmlinuz-$GK_KVER" "$work/Image"
 cp -RL --preserve=mode,timestamps "$payload" "$r/payload" # symlinks followed
@@ -116,41 +86,12 @@ while IFS= read -r -d '' f; do
     done
 done < <(find "$r/payload" -type f -print0)
 
-# L1 init (busybox sh).
-cat >"$r/init" <<'EOF'
-#!/bin/sh
-export PATH=/sbin:/bin:/usr/sbin:/usr/bin HOME=/root
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mkdir -p /dev/pts /dev/shm
-mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs tmpfs /tmp
-if grep -q rig.interactive /proc/cmdline; then
-    exec </dev/console >/dev/console 2>&1
-else
-    exec </dev/null >/dev/console 2>&1
-fi
-read -r up _ </proc/uptime
-echo "RIG: L1 init at ${up}s"
-if [ ! -c /dev/kvm ]; then
-    echo "RIG: no /dev/kvm"
-    dmesg | grep -i kvm | tail -n 5
-    echo "RIG-EXIT 1"
-else
-    read -r up _ </proc/uptime
-    echo "RIG: /dev/kvm ready at ${up}s ($(dmesg | grep -o 'kvm \[1\]: .*mode.*' | head -n 1)), running payload"
-    # A line a minute tells, after a timeout, whether L1 was still alive.
-    (while sleep 60; do read -r up _ </proc/uptime; echo "RIG: L1 alive at ${up}s"; done) &
-    cd /payload && sh run.sh
-    echo "RIG-EXIT $?"
-fi
-sync
-poweroff -f
-sleep 10
+# L1 init: KVM is built in; the shared init (riglib.sh) does the rest.
+cat >"$r/etc/rig-arch.sh" <<'EOF'
+rig_kvm_setup() { :; }
+rig_kvm_info() { dmesg | grep -o 'kvm \[1\]: .*mode.*' | head -n 1; }
 EOF
-chmod 0755 "$r/init"
+rig_write_init
 gk_pack_cpio "$r" "$work/l1.cpio" none # uncompressed: faster to boot under TCG
 echo "RIG: arm64 L1 $GK_PKG $GK_PKGVER, initramfs $(($(stat -c %s "$work/l1.cpio") >> 20)) MiB, smp $smp, mem ${mem} MiB, timeout ${timeout_s} s"
 
@@ -163,62 +104,4 @@ qemu_l1() {
         -nodefaults -no-user-config -display none -serial stdio -monitor none -no-reboot \
         -kernel "$work/Image" -initrd "$work/l1.cpio" "$@"
 }
-if [ "$interactive" = 1 ]; then
-    qrc=0
-    qemu_l1 -append "console=ttyAMA0 panic=-1 quiet rig.interactive $append" || qrc=$?
-    exit "$qrc"
-fi
-log="$RIG/log/arm64-$(basename "$payload").log"
-: >"$log"
-mkfifo "$work/console"
-qemu_l1 -append "console=ttyAMA0 panic=-1 quiet $append" </dev/null >"$work/console" 2>&1 &
-qpid=$!
-
-# Stream the console line by line (read from the fifo, never poll the log).
-status="" outcome=eof
-deadline=$((SECONDS + timeout_s))
-exec 3<"$work/console" 4>>"$log"
-while :; do
-    left=$((deadline - SECONDS))
-    if [ -n "$status" ] && [ "$left" -gt 30 ]; then
-        left=30 # grace for L1's poweroff after RIG-EXIT
-    fi
-    if [ "$left" -le 0 ]; then outcome=timeout; break; fi
-    line=""
-    if IFS= read -r -t "$left" line <&3; then
-        line=${line%$'\r'}
-        printf '%s\n' "$line"
-        printf '%s\n' "$line" >&4
-        if [[ $line =~ RIG-EXIT\ ([0-9]+)$ ]]; then status=${BASH_REMATCH[1]}; fi
-    else
-        rc=$?
-        if [ -n "$line" ]; then printf '%s\n' "$line"; printf '%s\n' "$line" >&4; fi
-        if [ "$rc" -gt 128 ]; then outcome=timeout; else outcome=eof; fi
-        break
-    fi
-done
-exec 3<&-
-
-if [ "$outcome" = timeout ] && [ -z "$status" ]; then
-    kill -9 "$qpid" 2>/dev/null || true
-    wait "$qpid" 2>/dev/null || true
-    qpid=""
-    echo "RIG: timeout after $timeout_s s"
-    echo "RIG: last 30 console lines ($log):"
-    tail -n 30 "$log"
-    exit 124
-fi
-if [ "$outcome" = timeout ]; then
-    kill -9 "$qpid" 2>/dev/null || true # RIG-EXIT seen but no poweroff
-fi
-qrc=0
-wait "$qpid" || qrc=$?
-qpid=""
-if [ -z "$status" ]; then
-    echo "RIG: no exit status (QEMU exit code $qrc)"
-    echo "RIG: last 30 console lines ($log):"
-    tail -n 30 "$log"
-    exit 1
-fi
-echo "RIG: payload exit status $status, $SECONDS s total"
-exit "$status"
+rig_run "$RIG/log/arm64-$(basename "$payload").log" "console=ttyAMA0 panic=-1 quiet"

@@ -1,0 +1,168 @@
+# shellcheck shell=bash
+# What scripts/rig.sh (x86) and scripts/rig-arm64.sh share: option
+# parsing, the work directory, L1's init, and running L1 with the console
+# streamed to stdout and a log. Sourced (bash), after the caller has set
+# ROOT and defined die() and usage().
+#
+#   rig_parse_args DEFAULT_TIMEOUT "$@"   -> timeout_s smp mem append payload
+#                                            interactive with_qemu with[]
+#   rig_workdir                           -> RIG, work (removed on exit), r
+#   rig_write_init                        -> $r/init; it sources
+#                                            $r/etc/rig-arch.sh (written by the
+#                                            caller), which defines
+#                                            rig_kvm_setup (run before the
+#                                            /dev/kvm check) and rig_kvm_info
+#                                            (how KVM came up, for the ready
+#                                            line)
+#   rig_run LOG CMDLINE                   runs L1 through the caller's
+#                                            qemu_l1 (QEMU with its arguments
+#                                            plus "-append CMDLINE ..."), and
+#                                            exits with run.sh's status, 124 on
+#                                            timeout or 1 without RIG-EXIT
+
+# shellcheck disable=SC2034 # the variables are the caller's
+rig_parse_args() {
+    timeout_s=$1 smp=2 mem=2048 with_qemu=0 append="" payload="" interactive=0
+    with=()
+    shift
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --timeout) timeout_s=${2:?}; shift 2 ;;
+        --smp) smp=${2:?}; shift 2 ;;
+        --mem) mem=${2:?}; shift 2 ;;
+        --with-qemu) with_qemu=1; shift ;;
+        --with) with+=("${2:?}"); shift 2 ;;
+        --append) append=${2:?}; shift 2 ;;
+        --interactive) interactive=1; shift ;;
+        -h | --help) usage ;;
+        -*) die "unknown option $1" ;;
+        *) [ -z "$payload" ] || usage; payload=$1; shift ;;
+        esac
+    done
+    [ -n "$payload" ] || usage
+    [[ $timeout_s =~ ^[0-9]+$ && $smp =~ ^[0-9]+$ && $mem =~ ^[0-9]+$ ]] ||
+        die "--timeout, --smp and --mem take whole numbers"
+    [ -f "$payload/run.sh" ] || die "$payload/run.sh: no such file (PAYLOAD_DIR needs run.sh)"
+    payload=$(cd "$payload" && pwd)
+}
+
+rig_workdir() {
+    RIG="$ROOT/build/rig"
+    mkdir -p "$RIG/log"
+    work="$RIG/run.$$"
+    qpid=""
+    trap rig_cleanup EXIT
+    trap 'exit 130' INT TERM
+    rm -rf "$work"
+    mkdir -p "$work"
+    r="$work/root"
+    mkdir -p "$r"/{dev,proc,sys,tmp,run,root,etc,mnt}
+}
+
+rig_cleanup() {
+    [ -z "$qpid" ] || kill -9 "$qpid" 2>/dev/null || true
+    [ "${RIG_KEEP:-0}" = 1 ] || rm -rf "$work"
+}
+
+rig_write_init() {
+    cat >"$r/init" <<'EOF'
+#!/bin/sh
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /tmp
+if grep -q rig.interactive /proc/cmdline; then
+    exec </dev/console >/dev/console 2>&1
+else
+    exec </dev/null >/dev/console 2>&1
+fi
+read -r up _ </proc/uptime
+echo "RIG: L1 init at ${up}s"
+. /etc/rig-arch.sh
+rig_kvm_setup
+if [ ! -c /dev/kvm ]; then
+    echo "RIG: no /dev/kvm"
+    dmesg | grep -i kvm | tail -n 5
+    echo "RIG-EXIT 1"
+else
+    read -r up _ </proc/uptime
+    echo "RIG: /dev/kvm ready at ${up}s ($(rig_kvm_info)), running payload"
+    # A line a minute tells, after a timeout, whether L1 was still alive.
+    (while sleep 60; do read -r up _ </proc/uptime; echo "RIG: L1 alive at ${up}s"; done) &
+    cd /payload && sh run.sh
+    echo "RIG-EXIT $?"
+fi
+sync
+poweroff -f
+sleep 10
+EOF
+    chmod 0755 "$r/init"
+}
+
+# Prints a console line to stdout and to the log (fd 4).
+rig_line() {
+    printf '%s\n' "$1"
+    printf '%s\n' "$1" >&4
+}
+
+rig_run() {
+    local log=$1 cmdline=$2 qrc=0 status="" outcome=eof left line rc deadline
+    if [ "$interactive" = 1 ]; then
+        qemu_l1 -append "$cmdline rig.interactive $append" || qrc=$?
+        exit "$qrc"
+    fi
+    : >"$log"
+    mkfifo "$work/console"
+    qemu_l1 -append "$cmdline $append" </dev/null >"$work/console" 2>&1 &
+    qpid=$!
+
+    # Stream the console line by line (read from the fifo, never poll the log).
+    deadline=$((SECONDS + timeout_s))
+    exec 3<"$work/console" 4>>"$log"
+    while :; do
+        left=$((deadline - SECONDS))
+        if [ -n "$status" ] && [ "$left" -gt 30 ]; then
+            left=30 # grace for L1's poweroff after RIG-EXIT
+        fi
+        if [ "$left" -le 0 ]; then outcome=timeout; break; fi
+        line=""
+        if IFS= read -r -t "$left" line <&3; then
+            line=${line%$'\r'}
+            rig_line "$line"
+            if [[ $line =~ RIG-EXIT\ ([0-9]+)$ ]]; then status=${BASH_REMATCH[1]}; fi
+        else
+            rc=$?
+            [ -z "$line" ] || rig_line "$line"
+            if [ "$rc" -gt 128 ]; then outcome=timeout; else outcome=eof; fi
+            break
+        fi
+    done
+    exec 3<&- 4>&-
+
+    if [ "$outcome" = timeout ] && [ -z "$status" ]; then
+        kill -9 "$qpid" 2>/dev/null || true
+        wait "$qpid" 2>/dev/null || true
+        qpid=""
+        echo "RIG: timeout after $timeout_s s"
+        echo "RIG: last 30 console lines ($log):"
+        tail -n 30 "$log"
+        exit 124
+    fi
+    if [ "$outcome" = timeout ]; then
+        kill -9 "$qpid" 2>/dev/null || true # RIG-EXIT seen but no poweroff
+    fi
+    wait "$qpid" || qrc=$?
+    qpid=""
+    if [ -z "$status" ]; then
+        echo "RIG: no exit status (QEMU exit code $qrc)"
+        echo "RIG: last 30 console lines ($log):"
+        tail -n 30 "$log"
+        exit 1
+    fi
+    echo "RIG: payload exit status $status, $SECONDS s total"
+    exit "$status"
+}
