@@ -18,7 +18,7 @@
 #
 # PAYLOAD_DIR must contain run.sh (busybox sh).  Programs in it must be
 # arm64 (static, or dynamic against Debian bookworm's arm64 libc).  Options:
-#   --timeout S     whole-run limit (default 900); on expiry QEMU is killed,
+#   --timeout S     limit per start of L1 (default 900); on expiry QEMU is killed,
 #                   "RIG: timeout after S s" and the last 30 console lines
 #                   are printed and the exit status is 124
 #   --smp N         L1 vCPUs (default 2)       --mem MIB  L1 RAM (default 2048)
@@ -29,11 +29,12 @@
 #   --append ARGS   extra L1 kernel command line
 #   --interactive   the console is this terminal, both ways (see rig.sh)
 #
-# L1 prints "RIG: L1 alive at <uptime>s" every minute while run.sh runs.
+# L1 prints "RIG: L1 alive at <uptime>s" every minute while run.sh runs; a
+# frozen L1 is started once more, as in rig.sh.
 # The console streams to stdout as it arrives and to
 # build/rig/log/arm64-NAME.log (NAME = payload directory name).  Exit
-# status: run.sh's status (from RIG-EXIT), 124 on timeout, 1 when QEMU ends
-# without RIG-EXIT ("RIG: no exit status").  Work files: build/rig/run.PID
+# status: run.sh's status (from RIG-EXIT), 124 on timeout, 125 when L1
+# froze twice, 1 when QEMU ends without RIG-EXIT ("RIG: no exit status").  Work files: build/rig/run.PID
 # (removed on exit; keep with RIG_KEEP=1).
 set -euo pipefail
 

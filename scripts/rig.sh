@@ -17,7 +17,7 @@
 # `sh run.sh` in /payload and prints "RIG-EXIT <status>", then powers off.
 #
 # PAYLOAD_DIR must contain run.sh (busybox sh).  Options:
-#   --timeout S     whole-run limit (default 600); on expiry QEMU is killed,
+#   --timeout S     limit per start of L1 (default 600); on expiry QEMU is killed,
 #                   "RIG: timeout after S s" and the last 30 console lines
 #                   are printed and the exit status is 124
 #   --smp N         L1 vCPUs (default 2)       --mem MIB  L1 RAM (default 2048)
@@ -32,12 +32,14 @@
 #                   is L1's console (so a guest shell under arcvmm can be used);
 #                   no timeout, no log, QEMU's exit status
 #
-# L1 prints "RIG: L1 alive at <uptime>s" every minute while run.sh runs, so
-# a timeout's last lines show whether L1 itself froze.
+# L1 prints "RIG: L1 alive at <uptime>s" every minute while run.sh runs.
+# No console line for RIG_STALL_S seconds (default 180) means the emulated
+# L1 froze (it very rarely does, with both vCPUs halted for good): "RIG: L1
+# froze", and the payload runs once more in a fresh L1.
 # The console streams to stdout as it arrives and to build/rig/log/NAME.log
 # (NAME = payload directory name).  Exit status: run.sh's status (from
-# RIG-EXIT), 124 on timeout, 1 when QEMU ends without RIG-EXIT ("RIG: no
-# exit status").  Work files: build/rig/run.PID (removed on exit; keep with
+# RIG-EXIT), 124 on timeout, 125 when L1 froze twice, 1 when QEMU ends
+# without RIG-EXIT ("RIG: no exit status").  Work files: build/rig/run.PID (removed on exit; keep with
 # RIG_KEEP=1).  Downloads are cached in build/cache (see scripts/guest.sh).
 set -euo pipefail
 

@@ -18,7 +18,10 @@
 #                                            qemu_l1 (QEMU with its arguments
 #                                            plus "-append CMDLINE ..."), and
 #                                            exits with run.sh's status, 124 on
-#                                            timeout or 1 without RIG-EXIT
+#                                            timeout, 125 if L1 froze twice
+#                                            (RIG_STALL_S, default 180 s,
+#                                            without a console line), or 1
+#                                            without RIG-EXIT
 
 # shellcheck disable=SC2034 # the variables are the caller's
 rig_parse_args() {
@@ -109,13 +112,12 @@ rig_line() {
     printf '%s\n' "$1" >&4
 }
 
-rig_run() {
-    local log=$1 cmdline=$2 qrc=0 status="" outcome=eof left line rc deadline
-    if [ "$interactive" = 1 ]; then
-        qemu_l1 -append "$cmdline rig.interactive $append" || qrc=$?
-        exit "$qrc"
-    fi
-    : >"$log"
+# One start of L1 with the console streamed; returns run.sh's status, 124 on
+# timeout, 125 when L1 froze (no console line for RIG_STALL_S seconds,
+# though L1 prints one a minute), 1 without RIG-EXIT.
+rig_attempt() {
+    local log=$1 cmdline=$2 qrc=0 status="" outcome=eof left wait line rc deadline
+    rm -f "$work/console"
     mkfifo "$work/console"
     qemu_l1 -append "$cmdline $append" </dev/null >"$work/console" 2>&1 &
     qpid=$!
@@ -129,30 +131,38 @@ rig_run() {
             left=30 # grace for L1's poweroff after RIG-EXIT
         fi
         if [ "$left" -le 0 ]; then outcome=timeout; break; fi
+        wait=$left
+        [ -n "$status" ] || [ "$wait" -le "$RIG_STALL_S" ] || wait=$RIG_STALL_S
         line=""
-        if IFS= read -r -t "$left" line <&3; then
+        if IFS= read -r -t "$wait" line <&3; then
             line=${line%$'\r'}
             rig_line "$line"
             if [[ $line =~ RIG-EXIT\ ([0-9]+)$ ]]; then status=${BASH_REMATCH[1]}; fi
         else
             rc=$?
             [ -z "$line" ] || rig_line "$line"
-            if [ "$rc" -gt 128 ]; then outcome=timeout; else outcome=eof; fi
+            if [ "$rc" -le 128 ]; then outcome=eof; break; fi
+            if [ "$wait" -lt "$left" ]; then outcome=stall; else outcome=timeout; fi
             break
         fi
     done
     exec 3<&- 4>&-
 
-    if [ "$outcome" = timeout ] && [ -z "$status" ]; then
+    if [ "$outcome" != eof ] && [ -z "$status" ]; then
         kill -9 "$qpid" 2>/dev/null || true
         wait "$qpid" 2>/dev/null || true
         qpid=""
-        echo "RIG: timeout after $timeout_s s"
+        if [ "$outcome" = stall ]; then
+            echo "RIG: L1 froze: no console line for $RIG_STALL_S s"
+        else
+            echo "RIG: timeout after $timeout_s s"
+        fi
         echo "RIG: last 30 console lines ($log):"
         tail -n 30 "$log"
-        exit 124
+        [ "$outcome" = stall ] && return 125
+        return 124
     fi
-    if [ "$outcome" = timeout ]; then
+    if [ "$outcome" != eof ]; then
         kill -9 "$qpid" 2>/dev/null || true # RIG-EXIT seen but no poweroff
     fi
     wait "$qpid" || qrc=$?
@@ -161,8 +171,29 @@ rig_run() {
         echo "RIG: no exit status (QEMU exit code $qrc)"
         echo "RIG: last 30 console lines ($log):"
         tail -n 30 "$log"
-        exit 1
+        return 1
     fi
     echo "RIG: payload exit status $status, $SECONDS s total"
-    exit "$status"
+    return "$status"
+}
+
+# The emulated L1 very rarely freezes for good (both vCPUs halted, QEMU
+# idle: seen about once in a few hours of rig time, always mid-run). That
+# is the emulator, not the payload, so a frozen L1 is started again, once,
+# and says so; any other outcome is final.
+rig_run() {
+    local log=$1 cmdline=$2 qrc=0 rc=0
+    RIG_STALL_S=${RIG_STALL_S:-180}
+    if [ "$interactive" = 1 ]; then
+        qemu_l1 -append "$cmdline rig.interactive $append" || qrc=$?
+        exit "$qrc"
+    fi
+    : >"$log"
+    rig_attempt "$log" "$cmdline" || rc=$?
+    if [ "$rc" = 125 ]; then
+        echo "RIG: running the payload once more in a fresh L1"
+        rc=0
+        rig_attempt "$log" "$cmdline" || rc=$?
+    fi
+    exit "$rc"
 }
