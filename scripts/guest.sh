@@ -72,11 +72,14 @@ GK_GUEST_MODULES=(virtio_mmio virtio_pci virtio_blk virtio_net virtio_console vi
 gk_die() { echo "guest.sh: error: $*" >&2; exit 1; }
 gk_note() { echo "guest.sh: $*" >&2; }
 
-# Installs the given Debian packages unless dpkg already has them.
+# Installs the given Debian packages unless dpkg already has them (a
+# package installed for two architectures, e.g. libc6-dev with arm64 added,
+# is named with the host's architecture).
 gk_need_pkgs() {
-    local missing=() p
+    local missing=() p arch
+    arch=$(dpkg --print-architecture)
     for p in "$@"; do
-        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+        dpkg -s "$p" >/dev/null 2>&1 || dpkg -s "$p:$arch" >/dev/null 2>&1 || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     gk_note "installing ${missing[*]}"
