@@ -45,6 +45,8 @@ rig_parse_args() {
     [ -n "$payload" ] || usage
     [[ $timeout_s =~ ^[0-9]+$ && $smp =~ ^[0-9]+$ && $mem =~ ^[0-9]+$ ]] ||
         die "--timeout, --smp and --mem take whole numbers"
+    RIG_STALL_S=${RIG_STALL_S:-180}
+    [[ $RIG_STALL_S =~ ^[1-9][0-9]*$ ]] || die "RIG_STALL_S takes a whole number of seconds"
     [ -f "$payload/run.sh" ] || die "$payload/run.sh: no such file (PAYLOAD_DIR needs run.sh)"
     payload=$(cd "$payload" && pwd)
 }
@@ -116,7 +118,7 @@ rig_line() {
 # timeout, 125 when L1 froze (no console line for RIG_STALL_S seconds,
 # though L1 prints one a minute), 1 without RIG-EXIT.
 rig_attempt() {
-    local log=$1 cmdline=$2 qrc=0 status="" outcome=eof left wait line rc deadline
+    local log=$1 cmdline=$2 qrc=0 status="" outcome=eof left tmo line rc deadline
     rm -f "$work/console"
     mkfifo "$work/console"
     qemu_l1 -append "$cmdline $append" </dev/null >"$work/console" 2>&1 &
@@ -131,10 +133,10 @@ rig_attempt() {
             left=30 # grace for L1's poweroff after RIG-EXIT
         fi
         if [ "$left" -le 0 ]; then outcome=timeout; break; fi
-        wait=$left
-        [ -n "$status" ] || [ "$wait" -le "$RIG_STALL_S" ] || wait=$RIG_STALL_S
+        tmo=$left
+        [ -n "$status" ] || [ "$tmo" -le "$RIG_STALL_S" ] || tmo=$RIG_STALL_S
         line=""
-        if IFS= read -r -t "$wait" line <&3; then
+        if IFS= read -r -t "$tmo" line <&3; then
             line=${line%$'\r'}
             rig_line "$line"
             if [[ $line =~ RIG-EXIT\ ([0-9]+)$ ]]; then status=${BASH_REMATCH[1]}; fi
@@ -142,7 +144,7 @@ rig_attempt() {
             rc=$?
             [ -z "$line" ] || rig_line "$line"
             if [ "$rc" -le 128 ]; then outcome=eof; break; fi
-            if [ "$wait" -lt "$left" ]; then outcome=stall; else outcome=timeout; fi
+            if [ "$tmo" -lt "$left" ]; then outcome=stall; else outcome=timeout; fi
             break
         fi
     done
@@ -183,7 +185,6 @@ rig_attempt() {
 # and says so; any other outcome is final.
 rig_run() {
     local log=$1 cmdline=$2 qrc=0 rc=0
-    RIG_STALL_S=${RIG_STALL_S:-180}
     if [ "$interactive" = 1 ]; then
         qemu_l1 -append "$cmdline rig.interactive $append" || qrc=$?
         exit "$qrc"
