@@ -100,7 +100,7 @@ echo "RIG: arm64 L1 $GK_PKG $GK_PKGVER, initramfs $(($(stat -c %s "$work/l1.cpio
 # -cpu max at EL2 (virtualization=on) with a GICv3: the kernel runs KVM in
 # VHE mode and its vGIC needs the GICv3's virtualization support.
 qemu_l1() {
-    qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -accel tcg -cpu max \
+    exec qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -accel tcg -cpu max \
         -smp "$smp" -m "$mem" \
         -nodefaults -no-user-config -display none -serial stdio -monitor none -no-reboot \
         -kernel "$work/Image" -initrd "$work/l1.cpio" "$@"

@@ -117,7 +117,7 @@ echo "RIG: L1 $GK_PKG $GK_PKGVER, initramfs $(($(stat -c %s "$work/l1.cpio") >> 
 
 # --- run L1 ----------------------------------------------------------------
 qemu_l1() {
-    qemu-system-x86_64 -M q35 -accel tcg -cpu max -smp "$smp" -m "$mem" \
+    exec qemu-system-x86_64 -M q35 -accel tcg -cpu max -smp "$smp" -m "$mem" \
         -nodefaults -no-user-config -display none -serial stdio -monitor none -no-reboot \
         -kernel "$GK_KROOT/boot/vmlinuz-$GK_KVER" -initrd "$work/l1.cpio" "$@"
 }

@@ -15,8 +15,11 @@
 #                                            (how KVM came up, for the ready
 #                                            line)
 #   rig_run LOG CMDLINE                   runs L1 through the caller's
-#                                            qemu_l1 (QEMU with its arguments
-#                                            plus "-append CMDLINE ..."), and
+#                                            qemu_l1, which must exec QEMU with
+#                                            its arguments plus "-append
+#                                            CMDLINE ..." (so the background
+#                                            job's pid is QEMU's and a kill
+#                                            reaches it), and
 #                                            exits with run.sh's status, 124 on
 #                                            timeout, 125 if L1 froze twice
 #                                            (RIG_STALL_S, default 180 s,
@@ -122,7 +125,7 @@ rig_attempt() {
     rm -f "$work/console"
     mkfifo "$work/console"
     qemu_l1 -append "$cmdline $append" </dev/null >"$work/console" 2>&1 &
-    qpid=$!
+    qpid=$! # QEMU itself: qemu_l1 execs it in the background subshell
 
     # Stream the console line by line (read from the fifo, never poll the log).
     deadline=$((SECONDS + timeout_s))
@@ -186,7 +189,7 @@ rig_attempt() {
 rig_run() {
     local log=$1 cmdline=$2 qrc=0 rc=0
     if [ "$interactive" = 1 ]; then
-        qemu_l1 -append "$cmdline rig.interactive $append" || qrc=$?
+        (qemu_l1 -append "$cmdline rig.interactive $append") || qrc=$?
         exit "$qrc"
     fi
     : >"$log"
