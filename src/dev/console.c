@@ -5,8 +5,9 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
+
+#include "base/efd.h"
 
 #define CTRL_A 0x01
 
@@ -14,9 +15,9 @@ int console_open(struct console *c, const struct arcvmm_config *cfg, char *err, 
 {
     memset(c, 0, sizeof(*c));
     c->out_fd = c->in_fd = -1;
-    c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    c->efd = efd_new();
     if (c->efd < 0)
-        return -errno;
+        return c->efd;
     switch (cfg->console) {
     case ARCVMM_CONSOLE_STDIO:
         c->out_fd = cfg->console_out_fd;
@@ -72,10 +73,7 @@ void console_write(struct console *c, const uint8_t *buf, size_t n)
 
 void console_rx_space(struct console *c)
 {
-    uint64_t one = 1;
-    if (write(c->efd, &one, sizeof(one)) < 0) {
-        /* counter saturated: the thread is awake anyway */
-    }
+    efd_signal(c->efd);
 }
 
 void console_uart_tx(void *console, const uint8_t *buf, size_t n)

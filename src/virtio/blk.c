@@ -44,11 +44,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "backend/disk.h"
+#include "base/efd.h"
+#include "base/le.h"
 #include "base/log.h"
 #include "virtio/blk_req.h"
 #include "virtio/irqmod.h"
@@ -583,14 +584,6 @@ static void flush_notify(struct blk_queue *bq)
     }
 }
 
-static void clear_eventfd(int fd)
-{
-    uint64_t v;
-    if (read(fd, &v, sizeof(v)) < 0) {
-        /* EAGAIN: nothing pending (the fd is non-blocking) */
-    }
-}
-
 /* ---- io_uring worker ---- */
 
 static void arm_poll(struct blk_queue *bq, int fd, uint64_t tag)
@@ -635,7 +628,7 @@ static void run_uring(struct blk_queue *bq)
     arm_poll(bq, bq->stop_fd, TAG_STOP);
     arm_poll(bq, notify_fd, TAG_NOTIFY);
     bq->notify_armed = true;
-    clear_eventfd(notify_fd);
+    efd_drain(notify_fd);
     drain(bq, true);
     while (!bq->stopping || bq->inflight || bq->notify_armed || stop_armed) {
         if (poll_for_more(bq)) {
@@ -700,7 +693,7 @@ static void run_uring(struct blk_queue *bq)
         if (bq->stopping)
             continue;
         if (kick) {
-            clear_eventfd(notify_fd);
+            efd_drain(notify_fd);
             arm_poll(bq, notify_fd, TAG_NOTIFY);
             bq->notify_armed = true;
             drain(bq, false);       /* the loop's top decides: poll or re-arm */
@@ -716,7 +709,7 @@ static void run_sync(struct blk_queue *bq)
 {
     struct virtio_dev *d = &bq->b->vdev;
     int notify_fd = d->notify_fd[bq->idx];
-    clear_eventfd(notify_fd);
+    efd_drain(notify_fd);
     drain(bq, true);
     flush_notify(bq);
     for (;;) {
@@ -727,7 +720,7 @@ static void run_sync(struct blk_queue *bq)
         if (p[0].revents)
             break;
         if (p[1].revents) {
-            clear_eventfd(notify_fd);
+            efd_drain(notify_fd);
             drain(bq, true);
             flush_notify(bq);
         }
@@ -783,10 +776,7 @@ static void blk_reset(struct virtio_dev *d)
     for (unsigned i = 0; i < d->num_queues; i++) {
         struct blk_queue *bq = &b->q[i];
         if (bq->started) {
-            uint64_t one = 1;
-            if (write(bq->stop_fd, &one, sizeof(one)) < 0) {
-                /* cannot fail on a fresh eventfd */
-            }
+            efd_signal(bq->stop_fd);
             pthread_join(bq->thread, NULL);
         }
         queue_free(bq);
@@ -803,9 +793,9 @@ static int queue_start(struct blk_dev *b, unsigned i)
     bq->idx = i;
     bq->nowait_read = bq->nowait_write = true;
     irqmod_init(&bq->mod, BLK_POLL_MIN_NS, BLK_POLL_MAX_NS);
-    bq->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    bq->stop_fd = efd_new();
     if (bq->stop_fd < 0)
-        return -errno;
+        return bq->stop_fd;
     bq->nslots = vq->size ? vq->size : 1;
     bq->slots = calloc(bq->nslots, sizeof(*bq->slots));
     bq->elem = malloc(sizeof(*bq->elem));
@@ -887,24 +877,6 @@ static const struct virtio_dev_ops blk_ops = {
     .destroy = blk_destroy,
 };
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    put_le16(p, (uint16_t)v);
-    put_le16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    put_le32(p, (uint32_t)v);
-    put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
 int virtio_blk_create(const struct virtio_blk_cfg *cfg, const struct guest_mem *mem,
                       struct virtio_dev **out, char *err, size_t errlen)
 {
@@ -953,16 +925,16 @@ int virtio_blk_create(const struct virtio_blk_cfg *cfg, const struct guest_mem *
     };
 
     uint8_t *c = b->config;
-    put_le64(c + VIRTIO_BLK_CFG_CAPACITY, capacity);
-    put_le32(c + VIRTIO_BLK_CFG_SEG_MAX, BLK_SEG_MAX);
-    put_le32(c + VIRTIO_BLK_CFG_BLK_SIZE, b->disk.logical_block);
-    put_le16(c + VIRTIO_BLK_CFG_NUM_QUEUES, (uint16_t)nq);
+    le64_store(c + VIRTIO_BLK_CFG_CAPACITY, capacity);
+    le32_store(c + VIRTIO_BLK_CFG_SEG_MAX, BLK_SEG_MAX);
+    le32_store(c + VIRTIO_BLK_CFG_BLK_SIZE, b->disk.logical_block);
+    le16_store(c + VIRTIO_BLK_CFG_NUM_QUEUES, (uint16_t)nq);
     if (!cfg->readonly) {
-        put_le32(c + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_DISCARD_SECTORS);
-        put_le32(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, VIRTIO_BLK_MAX_SEGS);
-        put_le32(c + VIRTIO_BLK_CFG_DISCARD_SECTOR_ALIGNMENT, align);
-        put_le32(c + VIRTIO_BLK_CFG_MAX_WRITE_ZEROES_SECTORS, BLK_MAX_WZ_SECTORS);
-        put_le32(c + VIRTIO_BLK_CFG_MAX_WRITE_ZEROES_SEG, VIRTIO_BLK_MAX_SEGS);
+        le32_store(c + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_DISCARD_SECTORS);
+        le32_store(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, VIRTIO_BLK_MAX_SEGS);
+        le32_store(c + VIRTIO_BLK_CFG_DISCARD_SECTOR_ALIGNMENT, align);
+        le32_store(c + VIRTIO_BLK_CFG_MAX_WRITE_ZEROES_SECTORS, BLK_MAX_WZ_SECTORS);
+        le32_store(c + VIRTIO_BLK_CFG_MAX_WRITE_ZEROES_SEG, VIRTIO_BLK_MAX_SEGS);
         c[VIRTIO_BLK_CFG_WRITE_ZEROES_MAY_UNMAP] = 1;
     }
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "virtio/virtio.h"
-#include "vm/mem.h"
+#include "mem/mem.h"
 
 #define VIRTIO_ID_BLOCK 2
 

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/le.h"
+
 /* A read position in a stream of buffers (the out or the in part of an
  * element). */
 struct cursor {
@@ -36,16 +38,6 @@ static size_t cur_read(struct cursor *c, void *dst, size_t len)
         c->at += k;
     }
     return done;
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
 }
 
 static uint64_t iov_sum(const struct iovec *iov, unsigned n)
@@ -98,9 +90,9 @@ static int parse_segs(struct virtio_blk_req *r, const struct virtq_elem *e, uint
         if (cur_read(&c, raw, sizeof(raw)) != sizeof(raw))
             return VIRTIO_BLK_S_IOERR;      /* cannot happen: lengths summed above */
         struct virtio_blk_seg *s = &r->segs[i];
-        s->sector = get_le64(raw);
-        s->num_sectors = get_le32(raw + 8);
-        s->flags = get_le32(raw + 12);
+        s->sector = le64_load(raw);
+        s->num_sectors = le32_load(raw + 8);
+        s->flags = le32_load(raw + 12);
         if (s->flags & ~VIRTIO_BLK_WZ_FLAG_UNMAP)
             return VIRTIO_BLK_S_UNSUPP;
         if (!wz && (s->flags & VIRTIO_BLK_WZ_FLAG_UNMAP))
@@ -143,8 +135,8 @@ int virtio_blk_parse_req(const struct virtq_elem *e, struct virtio_blk_req *r)
     struct cursor c;
     cur_init(&c, e->iov, n_out);
     cur_read(&c, hdr, sizeof(hdr));
-    r->type = get_le32(hdr);
-    uint64_t sector = get_le64(hdr + 8);
+    r->type = le32_load(hdr);
+    uint64_t sector = le64_load(hdr + 8);
     r->sector = sector;         /* for log lines; meaningful for IN/OUT only */
 
     switch (r->type) {

@@ -3,20 +3,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/efd.h"
 #include "base/log.h"
 #include "hv/hv.h"
-
-static void efd_signal(int fd)
-{
-    uint64_t one = 1;
-    if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
-        /* counter saturated: the reader is awake anyway */
-    }
-}
 
 /* The 32-bit register at off in the window's page. */
 static _Atomic uint32_t *word(struct virtio_mmio *t, uint64_t off)
@@ -151,8 +143,7 @@ static void transport_reset(struct virtio_mmio *t)
     for (unsigned i = 0; i < d->num_queues; i++) {
         d->vq_ready[i] = false;
         memset(&d->vqs[i], 0, sizeof(d->vqs[i]));
-        uint64_t v;
-        if (read(d->notify_fd[i], &v, sizeof(v)) < 0) { /* nothing pending */ }
+        efd_drain(d->notify_fd[i]);
     }
     put(t, VMMIO_INTERRUPT_STATUS, 0);
     publish(t);
@@ -331,13 +322,13 @@ int virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d, struct hv_vm *
         return -errno;
     t->page = page;
     publish(t);
-    t->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    t->irq_fd = efd_new();
     if (t->irq_fd < 0)
-        return -errno;
+        return t->irq_fd;
     for (unsigned i = 0; i < d->num_queues; i++) {
-        d->notify_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        d->notify_fd[i] = efd_new();
         if (d->notify_fd[i] < 0)
-            return -errno;
+            return d->notify_fd[i];
     }
     if (!hv)
         return 0;

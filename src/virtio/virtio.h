@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "virtio/virtq.h"
-#include "vm/mem.h"
+#include "mem/mem.h"
 
 /* Device status bits */
 #define VIRTIO_STATUS_ACKNOWLEDGE        1

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "vm/mem.h"
+#include "mem/mem.h"
 
 #define VIRTQ_MAX_SIZE   1024        /* largest queue size we accept */
 #define VIRTQ_MAX_IOV    1024        /* most buffers in one element (chain + indirect) */

@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "base/efd.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "hv/hv.h"
@@ -75,9 +75,7 @@ void vm_end(struct vm *vm, enum arcvmm_exit_reason reason, const char *msg)
         vm->ended = true;
         vm->exit.reason = reason;
         snprintf(vm->exit.message, sizeof(vm->exit.message), "%s", msg ? msg : "");
-        uint64_t one = 1;
-        if (write(vm->exit_efd, &one, sizeof(one)) < 0)
-            log_warn("exit eventfd: write failed");
+        efd_signal(vm->exit_efd);
     }
     atomic_fetch_or(&vm->request, VM_REQ_STOP);
     pthread_cond_broadcast(&vm->cond);
@@ -175,10 +173,10 @@ int arcvmm_create(const struct arcvmm_config *cfg, struct arcvmm **out, char *er
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    vm->exit_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    vm->exit_efd = efd_new();
     if (vm->exit_efd < 0) {
-        r = -errno;
-        snprintf(err, errlen, "eventfd: %s", strerror(errno));
+        r = vm->exit_efd;
+        snprintf(err, errlen, "eventfd: %s", strerror(-r));
         goto fail;
     }
     if ((r = vcpu_signal_init()) < 0) {

@@ -10,7 +10,7 @@
 #include "arcvmm.h"
 #include "bus/bus.h"
 #include "dev/console.h"
-#include "vm/mem.h"
+#include "mem/mem.h"
 
 struct hv_vm;
 struct hv_vcpu;

@@ -42,7 +42,7 @@
 #include <string.h>
 
 #include "virtio/virtq.h"
-#include "vm/mem.h"
+#include "mem/mem.h"
 
 #define FZ_HDR_SIZE   16
 #define FZ_R0_MAX     0xfff0

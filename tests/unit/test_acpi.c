@@ -9,14 +9,12 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/layout.h"
+#include "base/le.h"
 #include "harness.h"
 
 #define BASE   X86_ACPI_ADDR
 #define CAP    X86_ACPI_MAX
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16; }
-static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 static uint8_t sum8(const uint8_t *p, size_t n)
 {
@@ -40,7 +38,7 @@ static const uint8_t *table_at(const uint8_t *buf, size_t used, uint64_t base,
     if (addr < base || addr - base > used - 36)
         return NULL;
     const uint8_t *t = buf + (addr - base);
-    uint32_t len = get32(t + 4);
+    uint32_t len = le32_load(t + 4);
     if (len < 36 || len > used - (addr - base))
         return NULL;
     if (memcmp(t, sig, 4) != 0 || sum8(t, len) != 0)
@@ -61,7 +59,7 @@ static int memfind(const uint8_t *h, size_t hn, const void *n, size_t nn)
 
 static void check_gas_io8(const uint8_t *g, uint16_t port, int *ok)
 {
-    *ok = g[0] == 1 && g[1] == 8 && g[2] == 0 && g[3] == 1 && get64(g + 4) == port;
+    *ok = g[0] == 1 && g[1] == 8 && g[2] == 0 && g[3] == 1 && le64_load(g + 4) == port;
 }
 
 /* Build with ncpus/nvirtio and check every table. */
@@ -85,33 +83,33 @@ static void check_build(int ncpus, int nvirtio)
     CHECK_EQ(sum8(rsdp, 36), 0);
     CHECK(memcmp(rsdp + 9, "ARCVMM", 6) == 0);
     CHECK_EQ(rsdp[15], 2);
-    CHECK_EQ(get32(rsdp + 16), 0);
-    CHECK_EQ(get32(rsdp + 20), 36);
+    CHECK_EQ(le32_load(rsdp + 16), 0);
+    CHECK_EQ(le32_load(rsdp + 20), 36);
     CHECK_EQ(rsdp[33] | rsdp[34] | rsdp[35], 0);
 
     /* XSDT */
-    uint64_t xsdt_addr = get64(rsdp + 24);
+    uint64_t xsdt_addr = le64_load(rsdp + 24);
     CHECK_EQ(xsdt_addr % 8, 0);
     const uint8_t *xsdt = table_at(buf, used, BASE, xsdt_addr, "XSDT");
     CHECK(xsdt);
-    CHECK_EQ(get32(xsdt + 4), 36 + 2 * 8);
+    CHECK_EQ(le32_load(xsdt + 4), 36 + 2 * 8);
     CHECK(memcmp(xsdt + 16, "ARCVMM  ", 8) == 0);
-    const uint8_t *fadt = table_at(buf, used, BASE, get64(xsdt + 36), "FACP");
-    const uint8_t *madt = table_at(buf, used, BASE, get64(xsdt + 44), "APIC");
+    const uint8_t *fadt = table_at(buf, used, BASE, le64_load(xsdt + 36), "FACP");
+    const uint8_t *madt = table_at(buf, used, BASE, le64_load(xsdt + 44), "APIC");
     CHECK(fadt);
     CHECK(madt);
 
     /* FADT */
-    CHECK_EQ(get32(fadt + 4), 276);
+    CHECK_EQ(le32_load(fadt + 4), 276);
     CHECK_EQ(fadt[8], 6);
-    uint32_t flags = get32(fadt + 112);
+    uint32_t flags = le32_load(fadt + 112);
     CHECK(flags & (1u << 20));          /* HW_REDUCED_ACPI */
     CHECK(flags & (1u << 10));          /* RESET_REG_SUP */
-    CHECK_EQ(get16(fadt + 46), X86_ACPI_SCI_IRQ);
-    CHECK_EQ(get32(fadt + 36), 0);      /* no FACS */
-    CHECK_EQ(get64(fadt + 132), 0);
-    CHECK_EQ(get32(fadt + 64), 0);      /* no PM1a control block */
-    CHECK_EQ(get16(fadt + 109) & (1u << 2), 1u << 2);   /* VGA not present */
+    CHECK_EQ(le16_load(fadt + 46), X86_ACPI_SCI_IRQ);
+    CHECK_EQ(le32_load(fadt + 36), 0);      /* no FACS */
+    CHECK_EQ(le64_load(fadt + 132), 0);
+    CHECK_EQ(le32_load(fadt + 64), 0);      /* no PM1a control block */
+    CHECK_EQ(le16_load(fadt + 109) & (1u << 2), 1u << 2);   /* VGA not present */
     int ok;
     check_gas_io8(fadt + 116, X86_ACPI_RESET_PORT, &ok);
     CHECK(ok);
@@ -121,16 +119,16 @@ static void check_build(int ncpus, int nvirtio)
     check_gas_io8(fadt + 256, X86_ACPI_SLEEP_STS_PORT, &ok);
     CHECK(ok);
     CHECK(memcmp(fadt + 268, "ARCVMM\0\0", 8) == 0);
-    uint64_t dsdt_addr = get64(fadt + 140);
-    CHECK_EQ(get32(fadt + 40), dsdt_addr);
+    uint64_t dsdt_addr = le64_load(fadt + 140);
+    CHECK_EQ(le32_load(fadt + 40), dsdt_addr);
     const uint8_t *dsdt = table_at(buf, used, BASE, dsdt_addr, "DSDT");
     CHECK(dsdt);
     CHECK_EQ(dsdt[8], 2);
 
     /* MADT */
-    uint32_t mlen = get32(madt + 4);
-    CHECK_EQ(get32(madt + 36), X86_LAPIC_ADDR);
-    CHECK_EQ(get32(madt + 40), 1);      /* PCAT_COMPAT */
+    uint32_t mlen = le32_load(madt + 4);
+    CHECK_EQ(le32_load(madt + 36), X86_LAPIC_ADDR);
+    CHECK_EQ(le32_load(madt + 40), 1);      /* PCAT_COMPAT */
     int nlapic = 0, nioapic = 0, niso = 0, nnmi = 0, nentries = 0;
     int iso0 = 0, iso9 = 0;
     size_t off = 44;
@@ -144,27 +142,27 @@ static void check_build(int ncpus, int nvirtio)
             CHECK_EQ(e[1], 8);
             CHECK_EQ(e[2], nlapic);
             CHECK_EQ(e[3], nlapic);
-            CHECK_EQ(get32(e + 4), 1);
+            CHECK_EQ(le32_load(e + 4), 1);
             nlapic++;
             break;
         case 1:
             CHECK_EQ(e[1], 12);
             CHECK_EQ(e[2], ncpus);
-            CHECK_EQ(get32(e + 4), X86_IOAPIC_ADDR);
-            CHECK_EQ(get32(e + 8), 0);
+            CHECK_EQ(le32_load(e + 4), X86_IOAPIC_ADDR);
+            CHECK_EQ(le32_load(e + 8), 0);
             nioapic++;
             break;
         case 2:
             CHECK_EQ(e[1], 10);
             CHECK_EQ(e[2], 0);
             if (e[3] == 0) {
-                CHECK_EQ(get32(e + 4), 2);
-                CHECK_EQ(get16(e + 8), 0x0005);     /* edge, active high */
+                CHECK_EQ(le32_load(e + 4), 2);
+                CHECK_EQ(le16_load(e + 8), 0x0005);     /* edge, active high */
                 iso0++;
             } else {
                 CHECK_EQ(e[3], X86_ACPI_SCI_IRQ);
-                CHECK_EQ(get32(e + 4), X86_ACPI_SCI_IRQ);
-                CHECK_EQ(get16(e + 8), 0x000d);     /* level, active high */
+                CHECK_EQ(le32_load(e + 4), X86_ACPI_SCI_IRQ);
+                CHECK_EQ(le16_load(e + 8), 0x000d);     /* level, active high */
                 iso9++;
             }
             niso++;
@@ -191,7 +189,7 @@ static void check_build(int ncpus, int nvirtio)
 
     /* DSDT content (structure is checked byte-exactly in test_aml and by
      * iasl below; here: the names the guest needs are present). */
-    uint32_t dlen = get32(dsdt + 4);
+    uint32_t dlen = le32_load(dsdt + 4);
     static const uint8_t s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x07, 0x04,
                                   0x0a, X86_ACPI_S5_SLP_TYP, 0, 0, 0 };
     CHECK_EQ(memfind(dsdt, dlen, s5, sizeof(s5)), 1);
@@ -293,12 +291,12 @@ static void t_high_base(void)
     struct acpi_config cfg = { 1, NULL, 0 };
     ssize_t r = acpi_build(&cfg, base, buf, sizeof(buf));
     CHECK(r > 0);
-    const uint8_t *xsdt = table_at(buf, (size_t)r, base, get64(buf + 24), "XSDT");
+    const uint8_t *xsdt = table_at(buf, (size_t)r, base, le64_load(buf + 24), "XSDT");
     CHECK(xsdt);
-    const uint8_t *fadt = table_at(buf, (size_t)r, base, get64(xsdt + 36), "FACP");
+    const uint8_t *fadt = table_at(buf, (size_t)r, base, le64_load(xsdt + 36), "FACP");
     CHECK(fadt);
-    CHECK_EQ(get32(fadt + 40), 0);
-    CHECK(table_at(buf, (size_t)r, base, get64(fadt + 140), "DSDT"));
+    CHECK_EQ(le32_load(fadt + 40), 0);
+    CHECK(table_at(buf, (size_t)r, base, le64_load(fadt + 140), "DSDT"));
 }
 
 static int write_file(const char *path, const uint8_t *p, size_t n)
@@ -369,13 +367,13 @@ static void iasl_check(const char *dir)
     CHECK_EQ(wr, 0);
 
     /* The data tables, cut out of the build by the XSDT pointers. */
-    const uint8_t *xsdt = buf + (get64(buf + 24) - BASE);
+    const uint8_t *xsdt = buf + (le64_load(buf + 24) - BASE);
     static const char *names[] = { "xsdt", "facp", "apic" };
-    const uint8_t *tabs[3] = { xsdt, buf + (get64(xsdt + 36) - BASE),
-                               buf + (get64(xsdt + 44) - BASE) };
+    const uint8_t *tabs[3] = { xsdt, buf + (le64_load(xsdt + 36) - BASE),
+                               buf + (le64_load(xsdt + 44) - BASE) };
     for (int i = 0; i < 3; i++) {
         snprintf(path, sizeof(path), "%s/%s.dat", dir, names[i]);
-        CHECK_EQ(write_file(path, tabs[i], get32(tabs[i] + 4)), 0);
+        CHECK_EQ(write_file(path, tabs[i], le32_load(tabs[i] + 4)), 0);
     }
 
     static const char *files[] = { "dsdt.aml", "xsdt.dat", "facp.dat", "apic.dat" };

@@ -8,6 +8,7 @@
 
 #include "harness.h"
 #include "arch/arm64/boot.h"
+#include "base/le.h"
 #include "arch/arm64/fdt.h"
 #include "arch/arm64/layout.h"
 
@@ -16,30 +17,18 @@
 
 /* ---- Image header ---- */
 
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* A header as Linux writes it: code0/code1, text_offset, image_size, flags,
  * magic; no PE header unless asked. */
 static void make_image(uint8_t *buf, size_t len, uint64_t text_offset, uint64_t image_size,
                        uint64_t flags)
 {
     memset(buf, 0, len);
-    put32(buf, 0x91005a4d);                 /* "MZ" + add x13, x18, #0x16 */
-    put32(buf + 4, 0x14000000);             /* b stext */
-    put64(buf + 0x08, text_offset);
-    put64(buf + 0x10, image_size);
-    put64(buf + 0x18, flags);
-    put32(buf + 0x38, ARM64_IMAGE_MAGIC);
+    le32_store(buf, 0x91005a4d);                 /* "MZ" + add x13, x18, #0x16 */
+    le32_store(buf + 4, 0x14000000);             /* b stext */
+    le64_store(buf + 0x08, text_offset);
+    le64_store(buf + 0x10, image_size);
+    le64_store(buf + 0x18, flags);
+    le32_store(buf + 0x38, ARM64_IMAGE_MAGIC);
 }
 
 static void t_image_ok(void)
@@ -110,15 +99,15 @@ static void t_image_pe_truncated(void)
     struct arm64_image k;
     char why[200];
     make_image(buf, sizeof(buf), 0, 16 * MiB, 0xa);
-    put32(buf + 0x3c, 0x40);                /* PE header offset */
+    le32_store(buf + 0x3c, 0x40);                /* PE header offset */
     memcpy(buf + 0x40, "PE\0\0", 4);
     buf[0x40 + 6] = 2;                      /* NumberOfSections */
     buf[0x40 + 20] = 0x10;                  /* SizeOfOptionalHeader */
     uint8_t *s = buf + 0x40 + 24 + 0x10;
-    put32(s + 16, 0x1000);                  /* .text: SizeOfRawData */
-    put32(s + 20, 0x1000);                  /*        PointerToRawData */
-    put32(s + 40 + 16, 0x800);              /* .data */
-    put32(s + 40 + 20, 0x2000);
+    le32_store(s + 16, 0x1000);                  /* .text: SizeOfRawData */
+    le32_store(s + 20, 0x1000);                  /*        PointerToRawData */
+    le32_store(s + 40 + 16, 0x800);              /* .data */
+    le32_store(s + 40 + 20, 0x2000);
     CHECK_EQ(arm64_image_parse(buf, 0x2800, &k, why, sizeof(why)), 0);
     CHECK_EQ(arm64_image_parse(buf, sizeof(buf), &k, why, sizeof(why)), 0);
     CHECK_EQ(arm64_image_parse(buf, 0x27ff, &k, why, sizeof(why)), -EINVAL);
@@ -127,7 +116,7 @@ static void t_image_pe_truncated(void)
     CHECK(strstr(why, "truncated") != NULL);
     CHECK_EQ(arm64_image_parse(buf, 0x60, &k, why, sizeof(why)), -EINVAL);  /* inside the PE header */
     CHECK(strstr(why, "truncated") != NULL);
-    put32(buf + 0x3c, 0xffffff00);          /* absurd offset: not a PE header, ignored */
+    le32_store(buf + 0x3c, 0xffffff00);          /* absurd offset: not a PE header, ignored */
     CHECK_EQ(arm64_image_parse(buf, 0x100, &k, why, sizeof(why)), 0);
 }
 
@@ -143,9 +132,9 @@ static void t_image_random(void)
         for (size_t j = 0; j < sizeof(buf); j++)
             buf[j] = (uint8_t)rand();
         if (len >= 0x40)
-            put32(buf + 0x38, ARM64_IMAGE_MAGIC);
+            le32_store(buf + 0x38, ARM64_IMAGE_MAGIC);
         if (i & 1)
-            put32(buf + 0x3c, (uint32_t)(rand() % 600));
+            le32_store(buf + 0x3c, (uint32_t)(rand() % 600));
         if (i & 2)
             memcpy(buf + 0x40, "PE\0\0", 4);
         int r = arm64_image_parse(buf, len, &k, why, sizeof(why));

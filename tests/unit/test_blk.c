@@ -22,7 +22,7 @@
 #include "virtio/blk.h"
 #include "virtio/blk_req.h"
 #include "virtio/mmio.h"
-#include "vm/mem.h"
+#include "mem/mem.h"
 
 /* ---- files ---- */
 

@@ -4,7 +4,7 @@
 
 #include "bus/bus.h"
 #include "harness.h"
-#include "vm/mem.h"
+#include "mem/mem.h"
 
 struct rec { int hits; uint64_t off; uint32_t len; bool w; };
 

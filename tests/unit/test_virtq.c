@@ -8,7 +8,7 @@
 
 #include "harness.h"
 #include "virtio/virtq.h"
-#include "vm/mem.h"
+#include "mem/mem.h"
 
 /* Guest layout: R0 [0, 64K), hole, R1 [0x20000, 0x24000). */
 #define R0_GPA    0x0

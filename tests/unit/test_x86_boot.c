@@ -10,7 +10,7 @@
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
 #include "harness.h"
-#include "vm/mem.h"
+#include "mem/mem.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

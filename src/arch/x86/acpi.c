@@ -13,6 +13,7 @@
 
 #include "arch/x86/aml.h"
 #include "arch/x86/layout.h"
+#include "base/le.h"
 
 #define ACPI_OEM_ID        "ARCVMM"      /* 6 bytes */
 #define ACPI_OEM_TABLE_ID  "ARCVMM  "    /* 8 bytes */
@@ -75,24 +76,6 @@
 
 #define ACPI_MAX_VIRTIO        256
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static uint8_t checksum(const uint8_t *p, size_t n)
 {
     uint8_t sum = 0;
@@ -105,14 +88,14 @@ static uint8_t checksum(const uint8_t *p, size_t n)
 static void put_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
 {
     memcpy(t, sig, 4);
-    put32(t + 4, len);
+    le32_store(t + 4, len);
     t[8] = rev;
     t[9] = 0;
     memcpy(t + 10, ACPI_OEM_ID, 6);
     memcpy(t + 16, ACPI_OEM_TABLE_ID, 8);
-    put32(t + 24, ACPI_OEM_REVISION);
+    le32_store(t + 24, ACPI_OEM_REVISION);
     memcpy(t + 28, ACPI_CREATOR_ID, 4);
-    put32(t + 32, ACPI_CREATOR_REV);
+    le32_store(t + 32, ACPI_CREATOR_REV);
 }
 
 static void table_finish(uint8_t *t, size_t len)
@@ -128,7 +111,7 @@ static void put_gas_io8(uint8_t *p, uint16_t port)
     p[1] = 8;                   /* register bit width */
     p[2] = 0;                   /* bit offset */
     p[3] = GAS_ACCESS_BYTE;
-    put64(p + 4, port);
+    le64_store(p + 4, port);
 }
 
 static int config_valid(const struct acpi_config *cfg)
@@ -241,9 +224,9 @@ static void build_rsdp(uint8_t *t, uint64_t xsdt_addr)
     memcpy(t, "RSD PTR ", 8);
     memcpy(t + 9, ACPI_OEM_ID, 6);
     t[15] = 2;                      /* revision: ACPI 2.0+ */
-    put32(t + 16, 0);               /* RsdtAddress: no RSDT */
-    put32(t + 20, RSDP_LEN);
-    put64(t + 24, xsdt_addr);
+    le32_store(t + 16, 0);               /* RsdtAddress: no RSDT */
+    le32_store(t + 20, RSDP_LEN);
+    le64_store(t + 24, xsdt_addr);
     t[8] = checksum(t, RSDP_V1_LEN);
     t[32] = checksum(t, RSDP_LEN);
 }
@@ -252,8 +235,8 @@ static void build_xsdt(uint8_t *t, uint64_t fadt_addr, uint64_t madt_addr)
 {
     const uint32_t len = ACPI_HDR_LEN + 2 * 8;
     put_header(t, "XSDT", len, XSDT_REVISION);
-    put64(t + ACPI_HDR_LEN, fadt_addr);
-    put64(t + ACPI_HDR_LEN + 8, madt_addr);
+    le64_store(t + ACPI_HDR_LEN, fadt_addr);
+    le64_store(t + ACPI_HDR_LEN + 8, madt_addr);
     table_finish(t, len);
 }
 
@@ -266,9 +249,9 @@ static void build_fadt(uint8_t *t, uint64_t dsdt_addr)
      * hardware-reduced platform. The 32-bit DSDT field is only set when it
      * can hold the address (and then equals X_DSDT, as ACPICA expects). */
     if (dsdt_addr <= UINT32_MAX)
-        put32(t + FADT_DSDT, (uint32_t)dsdt_addr);
+        le32_store(t + FADT_DSDT, (uint32_t)dsdt_addr);
     t[FADT_PM_PROFILE] = PM_PROFILE_UNSPECIFIED;
-    put16(t + FADT_SCI_INT, X86_ACPI_SCI_IRQ);
+    le16_store(t + FADT_SCI_INT, X86_ACPI_SCI_IRQ);
     /* IA-PC boot flags:
      *  - VGA Not Present: there is no VGA; keeps Linux away from legacy
      *    VGA memory/ports.
@@ -280,16 +263,16 @@ static void build_fadt(uint8_t *t, uint64_t dsdt_addr)
      *  - LEGACY_DEVICES clear: only disables PnP BIOS probing; COM1 is
      *    described in the DSDT, which Linux enumerates regardless.
      *  - MSI Not Supported clear: there is no PCI, so it is moot. */
-    put16(t + FADT_IAPC_BOOT, IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT);
+    le16_store(t + FADT_IAPC_BOOT, IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT);
     /* WBINVD: the vCPU implements it. PWR/SLP_BUTTON set: no fixed-feature
      * buttons (there are no fixed features on a hardware-reduced platform). */
-    put32(t + FADT_FLAGS, FADT_F_WBINVD | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
+    le32_store(t + FADT_FLAGS, FADT_F_WBINVD | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
                           FADT_F_RESET_REG_SUP | FADT_F_HW_REDUCED_ACPI);
     put_gas_io8(t + FADT_RESET_REG, X86_ACPI_RESET_PORT);
     t[FADT_RESET_VALUE] = X86_ACPI_RESET_VALUE;
     /* ARM_BOOT_ARCH stays 0. */
     t[FADT_MINOR] = FADT_MINOR_REV;
-    put64(t + FADT_X_DSDT, dsdt_addr);
+    le64_store(t + FADT_X_DSDT, dsdt_addr);
     put_gas_io8(t + FADT_SLEEP_CTL, X86_ACPI_SLEEP_CTL_PORT);
     put_gas_io8(t + FADT_SLEEP_STS, X86_ACPI_SLEEP_STS_PORT);
     memcpy(t + FADT_HV_VENDOR, "ARCVMM\0\0", 8);
@@ -307,8 +290,8 @@ static uint8_t *madt_iso(uint8_t *p, uint8_t irq, uint32_t gsi, uint16_t flags)
     p[1] = 10;
     p[2] = 0;                       /* bus: ISA */
     p[3] = irq;                     /* source IRQ */
-    put32(p + 4, gsi);
-    put16(p + 8, flags);
+    le32_store(p + 4, gsi);
+    le16_store(p + 8, flags);
     return p + 10;
 }
 
@@ -318,24 +301,24 @@ static void build_madt(uint8_t *t, int ncpus)
     uint8_t *p = t + ACPI_HDR_LEN;
 
     put_header(t, "APIC", (uint32_t)len, MADT_REVISION);
-    put32(p, (uint32_t)X86_LAPIC_ADDR);
+    le32_store(p, (uint32_t)X86_LAPIC_ADDR);
     /* PCAT_COMPAT: there is an 8259 pair (Linux ignores it when HW-reduced). */
-    put32(p + 4, MADT_PCAT_COMPAT);
+    le32_store(p + 4, MADT_PCAT_COMPAT);
     p += 8;
     for (int i = 0; i < ncpus; i++) {
         p[0] = MADT_LOCAL_APIC;
         p[1] = 8;
         p[2] = (uint8_t)i;          /* ACPI processor UID */
         p[3] = (uint8_t)i;          /* APIC id */
-        put32(p + 4, MADT_LAPIC_ENABLED);
+        le32_store(p + 4, MADT_LAPIC_ENABLED);
         p += 8;
     }
     p[0] = MADT_IOAPIC;
     p[1] = 12;
     p[2] = (uint8_t)ncpus;          /* IOAPIC id: after the CPUs' APIC ids */
     p[3] = 0;
-    put32(p + 4, (uint32_t)X86_IOAPIC_ADDR);
-    put32(p + 8, 0);                /* GSI base */
+    le32_store(p + 4, (uint32_t)X86_IOAPIC_ADDR);
+    le32_store(p + 8, 0);                /* GSI base */
     p += 12;
     /* The PIT's IRQ0 is wired to IOAPIC pin 2 on PC-compatibles. */
     p = madt_iso(p, 0, 2, MPS_ACTIVE_HIGH | MPS_EDGE);
@@ -345,7 +328,7 @@ static void build_madt(uint8_t *t, int ncpus)
     p[0] = MADT_LAPIC_NMI;
     p[1] = 6;
     p[2] = 0xff;                    /* all processors */
-    put16(p + 3, MPS_ACTIVE_HIGH | MPS_EDGE);
+    le16_store(p + 3, MPS_ACTIVE_HIGH | MPS_EDGE);
     p[5] = 1;                       /* LINT1 */
     table_finish(t, len);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arch/x86/layout.h"
+#include "base/le.h"
 
 #define MiB        (1ULL << 20)
 #define FOUR_GiB   (4ULL << 30)
@@ -16,15 +17,6 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16; }
-static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
@@ -68,7 +60,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 static int load_bzimage(const struct guest_mem *m, const uint8_t *img, size_t len,
                         struct x86_kernel *k, char *err, size_t errlen)
 {
-    uint16_t flag = rd16(img + BZ_BOOT_FLAG);
+    uint16_t flag = le16_load(img + BZ_BOOT_FLAG);
     if (flag != BOOT_FLAG_MAGIC) {
         set_err(err, errlen, "bzImage boot_flag is 0x%04x, expected 0xaa55", flag);
         return -ENOEXEC;
@@ -77,7 +69,7 @@ static int load_bzimage(const struct guest_mem *m, const uint8_t *img, size_t le
         set_err(err, errlen, "truncated: header needs %d bytes, file has %zu", BZ_VERSION + 2, len);
         return -EINVAL;
     }
-    uint16_t ver = rd16(img + BZ_VERSION);
+    uint16_t ver = le16_load(img + BZ_VERSION);
     if (ver < BZ_MIN_VERSION) {
         set_err(err, errlen, "boot protocol %u.%02u is too old (need 2.12 or later)",
                 ver >> 8, ver & 0xff);
@@ -93,7 +85,7 @@ static int load_bzimage(const struct guest_mem *m, const uint8_t *img, size_t le
         set_err(err, errlen, "truncated: header needs %zu bytes, file has %zu", hdr_end, len);
         return -EINVAL;
     }
-    uint16_t xlf = rd16(img + BZ_XLOADFLAGS);
+    uint16_t xlf = le16_load(img + BZ_XLOADFLAGS);
     if (!(xlf & BOOT_XLF_KERNEL_64)) {
         set_err(err, errlen, "kernel has no 64-bit entry point (XLF_KERNEL_64 not set)");
         return -ENOEXEC;
@@ -119,9 +111,9 @@ static int load_bzimage(const struct guest_mem *m, const uint8_t *img, size_t le
      * max(align_up(load address, kernel_alignment), pref_address) (fixed
      * at pref_address when not relocatable) and needs init_size bytes
      * there; reserve both ranges. */
-    uint32_t init_size = rd32(img + BZ_INIT_SIZE);
-    uint32_t kalign = rd32(img + BZ_KERNEL_ALIGN);
-    uint64_t pref = rd64(img + BZ_PREF_ADDRESS);
+    uint32_t init_size = le32_load(img + BZ_INIT_SIZE);
+    uint32_t kalign = le32_load(img + BZ_KERNEL_ALIGN);
+    uint64_t pref = le64_load(img + BZ_PREF_ADDRESS);
     uint64_t base = X86_HIMEM_START;
     if (img[BZ_RELOCATABLE] && kalign && !(kalign & (kalign - 1)))
         base = (base + kalign - 1) & ~((uint64_t)kalign - 1);
@@ -144,10 +136,10 @@ static int load_bzimage(const struct guest_mem *m, const uint8_t *img, size_t le
     k->entry = X86_HIMEM_START + 0x200;
     k->load_start = X86_HIMEM_START;
     k->load_end = load_end;
-    k->initrd_addr_max = rd32(img + BZ_INITRD_ADDR_MAX);
+    k->initrd_addr_max = le32_load(img + BZ_INITRD_ADDR_MAX);
     if (k->initrd_addr_max == 0)
         k->initrd_addr_max = 0x37ffffff;   /* the protocol's pre-2.03 default */
-    uint64_t csize = min_u64(rd32(img + BZ_CMDLINE_SIZE), X86_CMDLINE_MAX - 1);
+    uint64_t csize = min_u64(le32_load(img + BZ_CMDLINE_SIZE), X86_CMDLINE_MAX - 1);
     k->cmdline_max = (uint32_t)csize + 1;
     k->setup_header_len = min_u64(hdr_end, X86_SETUP_HEADER_START + X86_SETUP_HEADER_MAX)
                           - X86_SETUP_HEADER_START;
@@ -174,19 +166,19 @@ struct elf_phdr {
 /* Decode program header i; the table was checked to lie inside the file. */
 static void elf_get_phdr(const uint8_t *p, int is64, struct elf_phdr *ph)
 {
-    ph->type = rd32(p);
+    ph->type = le32_load(p);
     if (is64) {
-        ph->offset = rd64(p + 8);
-        ph->paddr = rd64(p + 24);
-        ph->filesz = rd64(p + 32);
-        ph->memsz = rd64(p + 40);
-        ph->align = rd64(p + 48);
+        ph->offset = le64_load(p + 8);
+        ph->paddr = le64_load(p + 24);
+        ph->filesz = le64_load(p + 32);
+        ph->memsz = le64_load(p + 40);
+        ph->align = le64_load(p + 48);
     } else {
-        ph->offset = rd32(p + 4);
-        ph->paddr = rd32(p + 12);
-        ph->filesz = rd32(p + 16);
-        ph->memsz = rd32(p + 20);
-        ph->align = rd32(p + 28);
+        ph->offset = le32_load(p + 4);
+        ph->paddr = le32_load(p + 12);
+        ph->filesz = le32_load(p + 16);
+        ph->memsz = le32_load(p + 20);
+        ph->align = le32_load(p + 28);
     }
 }
 
@@ -202,7 +194,7 @@ static int elf_scan_notes(const uint8_t *p, uint64_t size, uint64_t a, int *foun
 {
     uint64_t off = 0;
     while (size - off >= 12) {
-        uint32_t namesz = rd32(p + off), descsz = rd32(p + off + 4), type = rd32(p + off + 8);
+        uint32_t namesz = le32_load(p + off), descsz = le32_load(p + off + 4), type = le32_load(p + off + 8);
         off += 12;
         if (namesz > size - off) {
             set_err(err, errlen, "ELF note name (%u bytes) runs past the end of its note area", namesz);
@@ -222,9 +214,9 @@ static int elf_scan_notes(const uint8_t *p, uint64_t size, uint64_t a, int *foun
         if (!is_xen || type != XEN_ELFNOTE_PHYS32_ENTRY)
             continue;
         if (descsz == 4)
-            *entry = rd32(desc);
+            *entry = le32_load(desc);
         else if (descsz == 8)
-            *entry = rd64(desc);
+            *entry = le64_load(desc);
         else {
             set_err(err, errlen, "PVH entry note has a %u-byte descriptor (want 4 or 8)", descsz);
             return -EINVAL;
@@ -264,7 +256,7 @@ static int load_elf(const struct guest_mem *m, const uint8_t *img, size_t len,
         set_err(err, errlen, "truncated: ELF header needs %zu bytes, file has %zu", ehsize, len);
         return -EINVAL;
     }
-    uint16_t etype = rd16(img + 16), mach = rd16(img + 18);
+    uint16_t etype = le16_load(img + 16), mach = le16_load(img + 18);
     if (mach != (is64 ? EM_X86_64 : EM_386)) {
         set_err(err, errlen, "ELF%d machine %u is not %s", is64 ? 64 : 32, mach,
                 is64 ? "x86_64 (EM_X86_64)" : "i386 (EM_386)");
@@ -274,10 +266,10 @@ static int load_elf(const struct guest_mem *m, const uint8_t *img, size_t len,
         set_err(err, errlen, "ELF type %u is not an executable", etype);
         return -ENOEXEC;
     }
-    uint64_t phoff = is64 ? rd64(img + 32) : rd32(img + 28);
-    uint64_t shoff = is64 ? rd64(img + 40) : rd32(img + 32);
-    uint16_t phentsize = rd16(img + (is64 ? 54 : 42)), phnum = rd16(img + (is64 ? 56 : 44));
-    uint16_t shentsize = rd16(img + (is64 ? 58 : 46)), shnum = rd16(img + (is64 ? 60 : 48));
+    uint64_t phoff = is64 ? le64_load(img + 32) : le32_load(img + 28);
+    uint64_t shoff = is64 ? le64_load(img + 40) : le32_load(img + 32);
+    uint16_t phentsize = le16_load(img + (is64 ? 54 : 42)), phnum = le16_load(img + (is64 ? 56 : 44));
+    uint16_t shentsize = le16_load(img + (is64 ? 58 : 46)), shnum = le16_load(img + (is64 ? 60 : 48));
     unsigned phmin = is64 ? 56 : 32, shmin = is64 ? 64 : 40;
 
     if (phnum == 0 || phnum == 0xffff) {
@@ -357,11 +349,11 @@ static int load_elf(const struct guest_mem *m, const uint8_t *img, size_t len,
         }
         for (unsigned i = 0; i < shnum && !found; i++) {
             const uint8_t *sh = img + shoff + (uint64_t)i * shentsize;
-            if (rd32(sh + 4) != SHT_NOTE)
+            if (le32_load(sh + 4) != SHT_NOTE)
                 continue;
-            uint64_t off = is64 ? rd64(sh + 24) : rd32(sh + 16);
-            uint64_t size = is64 ? rd64(sh + 32) : rd32(sh + 20);
-            uint64_t align = is64 ? rd64(sh + 48) : rd32(sh + 32);
+            uint64_t off = is64 ? le64_load(sh + 24) : le32_load(sh + 16);
+            uint64_t size = is64 ? le64_load(sh + 32) : le32_load(sh + 20);
+            uint64_t align = is64 ? le64_load(sh + 48) : le32_load(sh + 32);
             if (!range_in_file(off, size, len)) {
                 set_err(err, errlen, "truncated: note section %u (offset %llu, %llu bytes) extends past the end of the file",
                         i, (unsigned long long)off, (unsigned long long)size);
@@ -428,7 +420,7 @@ int x86_kernel_load(const struct guest_mem *m, const uint8_t *img, size_t len,
     set_err(err, errlen, "%s", "");
     if (!img)
         len = 0;
-    if (len >= BZ_HEADER + 4 && rd32(img + BZ_HEADER) == BOOT_HDRS_MAGIC)
+    if (len >= BZ_HEADER + 4 && le32_load(img + BZ_HEADER) == BOOT_HDRS_MAGIC)
         return load_bzimage(m, img, len, k, err, errlen);
     if (len >= 4 && memcmp(img, "\x7f" "ELF", 4) == 0)
         return load_elf(m, img, len, k, err, errlen);
@@ -638,12 +630,12 @@ int x86_pagetables_setup(const struct guest_mem *m)
         return -EFAULT;
     memset(pt, 0, X86_PT_PAGES * PAGE_SIZE);
     uint64_t pdpt = X86_PML4_ADDR + PAGE_SIZE, pd0 = X86_PML4_ADDR + 2 * PAGE_SIZE;
-    wr64(pt, pdpt | PTE_P | PTE_RW);
+    le64_store(pt, pdpt | PTE_P | PTE_RW);
     for (uint64_t i = 0; i < 4; i++) {
-        wr64(pt + PAGE_SIZE + 8 * i, (pd0 + i * PAGE_SIZE) | PTE_P | PTE_RW);
+        le64_store(pt + PAGE_SIZE + 8 * i, (pd0 + i * PAGE_SIZE) | PTE_P | PTE_RW);
         uint8_t *pd = pt + (2 + i) * PAGE_SIZE;
         for (uint64_t j = 0; j < 512; j++)
-            wr64(pd + 8 * j, ((i * 512 + j) << 21) | PTE_P | PTE_RW | PTE_PS);
+            le64_store(pd + 8 * j, ((i * 512 + j) << 21) | PTE_P | PTE_RW | PTE_PS);
     }
     return 0;
 }
@@ -678,10 +670,10 @@ int x86_gdt_setup(const struct guest_mem *m)
     uint8_t *g = mem_ptr(m, X86_GDT_ADDR, X86_GDT_ENTRIES * 8);
     if (!g)
         return -EFAULT;
-    wr64(g, 0);
-    wr64(g + X86_SEL_CODE32, x86_gdt_encode(&seg_code32));
-    wr64(g + X86_SEL_CODE64, x86_gdt_encode(&seg_code64));
-    wr64(g + X86_SEL_DATA, x86_gdt_encode(&seg_data));
+    le64_store(g, 0);
+    le64_store(g + X86_SEL_CODE32, x86_gdt_encode(&seg_code32));
+    le64_store(g + X86_SEL_CODE64, x86_gdt_encode(&seg_code64));
+    le64_store(g + X86_SEL_DATA, x86_gdt_encode(&seg_data));
     return 0;
 }
 

@@ -16,7 +16,7 @@
 
 #include "arch/x86/bootparam.h"
 #include "hv/hv_x86.h"
-#include "vm/mem.h"
+#include "mem/mem.h"
 
 /* GDT selectors written by x86_gdt_setup(). 0x10/0x18 are the Linux boot
  * protocol's __BOOT_CS/__BOOT_DS; PVH leaves its selectors unspecified. */

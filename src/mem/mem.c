@@ -1,4 +1,4 @@
-#include "vm/mem.h"
+#include "mem/mem.h"
 
 #include <errno.h>
 #include <string.h>
