@@ -16,12 +16,23 @@
 #define X86_HIMEM_START       0x100000ULL  /* kernel loaded here */
 #define X86_MMIO_HOLE_START   0xc0000000ULL /* RAM above this moves to 4 GiB */
 #define X86_MMIO_HOLE_END     0x100000000ULL
+#define X86_PCI_MMIO32_BASE   0xc0000000ULL /* PCI 32-bit BAR window, 256 MiB */
+#define X86_PCI_MMIO32_SIZE   0x10000000ULL
 #define X86_VIRTIO_MMIO_BASE  0xd0000000ULL /* virtio-mmio windows, 4 KiB each */
 #define X86_VIRTIO_MMIO_SIZE  0x1000ULL
+#define X86_PCI_ECAM_BASE     0xe0000000ULL /* PCI ECAM: bus 0 only, 1 MiB */
+#define X86_PCI_ECAM_SIZE     0x100000ULL
+/* The 64-bit prefetchable PCI window starts at the first 1 GiB boundary
+ * at or above both 4 GiB and the end of RAM. */
+#define X86_PCI_MMIO64_ALIGN  0x40000000ULL
+#define X86_PCI_MMIO64_SIZE   0x400000000ULL /* 16 GiB */
 #define X86_IOAPIC_ADDR       0xfec00000ULL
 #define X86_LAPIC_ADDR        0xfee00000ULL
 
 /* I/O ports */
+#define X86_PCI_CONFIG_ADDR_PORT 0xcf8 /* legacy config mechanism #1, 4 bytes */
+#define X86_PCI_CONFIG_DATA_PORT 0xcfc /* 4 bytes */
+#define X86_RESET_CONTROL_PORT   0xcf9 /* PC reset control register (1 byte) */
 #define X86_COM1_PORT         0x3f8
 #define X86_COM1_IRQ          4
 #define X86_I8042_DATA_PORT   0x60
