@@ -30,16 +30,16 @@ static void raise_irq(struct virtio_mmio *t, unsigned bits)
 /* Any thread. The flag first, then the bit: publish_status() relies on it. */
 static void set_needs_reset(struct virtio_mmio *t)
 {
-    atomic_store(&t->needs_reset, true);
+    virtio_core_set_needs_reset(&t->core);
     atomic_fetch_or(word(t, VMMIO_STATUS), VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 }
 
 /* Lock held. A worker's set_needs_reset() running meanwhile either sets
- * the flag before the check below or ORs its bit in after the store. */
+ * the flag before the read below or ORs its bit in after the store. */
 static void publish_status(struct virtio_mmio *t)
 {
-    put(t, VMMIO_STATUS, t->status);
-    if (atomic_load(&t->needs_reset))
+    put(t, VMMIO_STATUS, t->core.status);
+    if (virtio_core_status(&t->core) & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
         atomic_fetch_or(word(t, VMMIO_STATUS), VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 }
 
@@ -61,10 +61,9 @@ static void publish(struct virtio_mmio *t)
     put(t, VMMIO_VERSION, 2);
     put(t, VMMIO_DEVICE_ID, d->ops->device_id);
     put(t, VMMIO_VENDOR_ID, VIRTIO_MMIO_VENDOR);
-    put(t, VMMIO_DEVICE_FEATURES,
-        t->dev_features_sel < 2 ? (uint32_t)(d->device_features >> (32 * t->dev_features_sel)) : 0);
+    put(t, VMMIO_DEVICE_FEATURES, virtio_core_dev_features(&t->core, t->dev_features_sel));
     put(t, VMMIO_QUEUE_NUM_MAX, qvalid ? d->queue_max : 0);
-    put(t, VMMIO_QUEUE_READY, qvalid ? t->q[qs].ready : 0);
+    put(t, VMMIO_QUEUE_READY, qvalid ? t->core.q[qs].ready : 0);
     /* no shared memory regions: length and base all ones */
     put(t, VMMIO_SHM_LEN_LOW, 0xffffffff);
     put(t, VMMIO_SHM_LEN_HIGH, 0xffffffff);
@@ -95,15 +94,14 @@ void virtio_mmio_trap_reads(struct virtio_mmio *t)
     pthread_mutex_unlock(&t->lock);
 }
 
-void virtio_notify_used(struct virtio_dev *d, unsigned q)
+static void mmio_signal_queue(void *opaque, unsigned q)
 {
-    if (q < d->num_queues && virtq_should_notify(&d->vqs[q]))
-        raise_irq(d->transport, VIRTIO_ISR_QUEUE);
+    raise_irq(opaque, VIRTIO_ISR_QUEUE);
 }
 
-void virtio_config_changed(struct virtio_dev *d)
+static void mmio_config_changed(void *opaque)
 {
-    struct virtio_mmio *t = d->transport;
+    struct virtio_mmio *t = opaque;
     pthread_mutex_lock(&t->lock);
     /* A guest reading memory directly could take a field wider than 4
      * bytes half old, half new, under an unchanged generation: from now on
@@ -115,102 +113,44 @@ void virtio_config_changed(struct virtio_dev *d)
     raise_irq(t, VIRTIO_ISR_CONFIG);
 }
 
-void virtio_needs_reset(struct virtio_dev *d, const char *why)
+static void mmio_needs_reset(void *opaque, const char *why)
 {
-    struct virtio_mmio *t = d->transport;
-    log_guest("%s at 0x%llx: %s; device needs reset", d->ops->name,
-              (unsigned long long)t->base, why);
+    struct virtio_mmio *t = opaque;
     /* No lock: a device worker calls this, and ops->reset (run under the
      * lock) may be waiting for that worker. */
+    char line[192];
+    snprintf(line, sizeof(line), "%s; device needs reset", why);
+    virtio_core_log_note(&t->core, line);
     set_needs_reset(t);
     raise_irq(t, VIRTIO_ISR_CONFIG);
 }
+
+static const struct virtio_transport_ops mmio_transport_ops = {
+    .signal_queue = mmio_signal_queue,
+    .config_changed = mmio_config_changed,
+    .needs_reset = mmio_needs_reset,
+};
 
 /* Driver reset (status 0) or teardown: stop the device, clear all state.
  * Called with t->lock held. */
 static void transport_reset(struct virtio_mmio *t)
 {
-    struct virtio_dev *d = t->dev;
-    if (t->activated && d->ops->reset)
-        d->ops->reset(d);
-    t->activated = false;
-    t->status = 0;
-    atomic_store(&t->needs_reset, false);
+    virtio_core_reset(&t->core);
     t->dev_features_sel = t->drv_features_sel = t->queue_sel = 0;
-    t->drv_features = 0;
-    memset(t->q, 0, sizeof(t->q));
-    d->driver_features = 0;
-    for (unsigned i = 0; i < d->num_queues; i++) {
-        d->vq_ready[i] = false;
-        memset(&d->vqs[i], 0, sizeof(d->vqs[i]));
-        efd_drain(d->notify_fd[i]);
-    }
     put(t, VMMIO_INTERRUPT_STATUS, 0);
     publish(t);
 }
 
-/* DRIVER_OK: hand the configured queues to the device. Lock held. */
-static void transport_activate(struct virtio_mmio *t)
-{
-    struct virtio_dev *d = t->dev;
-    d->driver_features = t->drv_features;
-    for (unsigned i = 0; i < d->num_queues; i++) {
-        struct virtio_mmio_queue *mq = &t->q[i];
-        d->vq_ready[i] = false;
-        if (!mq->ready)
-            continue;
-        struct virtq *q = &d->vqs[i];
-        memset(q, 0, sizeof(*q));
-        q->mem = d->mem;
-        q->size = mq->num;
-        q->desc_gpa = mq->desc;
-        q->avail_gpa = mq->driver;
-        q->used_gpa = mq->device;
-        q->event_idx = virtio_has_feature(d, VIRTIO_F_EVENT_IDX);
-        q->indirect = virtio_has_feature(d, VIRTIO_F_INDIRECT_DESC);
-        if (virtq_init(q) < 0) {
-            log_guest("%s at 0x%llx: queue %u configured badly (size %u)", d->ops->name,
-                      (unsigned long long)t->base, i, mq->num);
-            set_needs_reset(t);
-            raise_irq(t, VIRTIO_ISR_CONFIG);
-            return;
-        }
-        d->vq_ready[i] = true;
-    }
-    int r = d->ops->activate ? d->ops->activate(d) : 0;
-    if (r < 0) {
-        log_err("%s at 0x%llx: activation failed: %s", d->ops->name,
-                (unsigned long long)t->base, strerror(-r));
-        set_needs_reset(t);
-        raise_irq(t, VIRTIO_ISR_CONFIG);
-        return;
-    }
-    t->activated = true;
-}
-
 static void write_status(struct virtio_mmio *t, uint32_t v)
 {
-    struct virtio_dev *d = t->dev;
     if (v == 0) {
         transport_reset(t);
         return;
     }
-    v &= 0xff;
-    /* FEATURES_OK sticks only for a subset of the offered features that
-     * includes VERSION_1 (we are a modern-only device). */
-    if ((v & VIRTIO_STATUS_FEATURES_OK) && !(t->status & VIRTIO_STATUS_FEATURES_OK)) {
-        bool ok = !(t->drv_features & ~d->device_features) &&
-                  (t->drv_features >> VIRTIO_F_VERSION_1 & 1);
-        if (!ok) {
-            log_guest("%s at 0x%llx: driver features 0x%llx not acceptable", d->ops->name,
-                      (unsigned long long)t->base, (unsigned long long)t->drv_features);
-            v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
-        }
+    if (virtio_core_write_status(&t->core, v)) {
+        set_needs_reset(t);
+        raise_irq(t, VIRTIO_ISR_CONFIG);
     }
-    bool to_ok = (v & VIRTIO_STATUS_DRIVER_OK) && !(t->status & VIRTIO_STATUS_DRIVER_OK);
-    t->status = v & ~(uint32_t)VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-    if (to_ok && (t->status & VIRTIO_STATUS_FEATURES_OK) && !t->activated)
-        transport_activate(t);
 }
 
 static void set_half(uint64_t *v, bool high, uint32_t val)
@@ -222,24 +162,14 @@ static void reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
 {
     struct virtio_dev *d = t->dev;
     unsigned qs = t->queue_sel;
-    /* Queue layout may change only while the queue is not ready and the
-     * device is not running. */
-    struct virtio_mmio_queue *mq = (qs < d->num_queues && !t->q[qs].ready &&
-                                    !(t->status & VIRTIO_STATUS_DRIVER_OK)) ? &t->q[qs] : NULL;
-    bool features_open = !(t->status & VIRTIO_STATUS_FEATURES_OK);
+    struct virtio_queue_cfg *mq = virtio_core_queue_cfg(&t->core, qs);
     switch (off) {
     case VMMIO_DEVICE_FEATURES_SEL: t->dev_features_sel = v; break;
     case VMMIO_DRIVER_FEATURES_SEL: t->drv_features_sel = v; break;
-    case VMMIO_DRIVER_FEATURES:
-        if (features_open && t->drv_features_sel < 2)
-            set_half(&t->drv_features, t->drv_features_sel == 1, v);
-        break;
+    case VMMIO_DRIVER_FEATURES: virtio_core_set_drv_features(&t->core, t->drv_features_sel, v); break;
     case VMMIO_QUEUE_SEL: t->queue_sel = v; break;
-    case VMMIO_QUEUE_NUM: if (mq) mq->num = (uint16_t)(v <= d->queue_max ? v : 0); break;
-    case VMMIO_QUEUE_READY:
-        if (qs < d->num_queues && !(t->status & VIRTIO_STATUS_DRIVER_OK))
-            t->q[qs].ready = v & 1;
-        break;
+    case VMMIO_QUEUE_NUM: virtio_core_set_queue_num(&t->core, qs, v); break;
+    case VMMIO_QUEUE_READY: virtio_core_set_queue_ready(&t->core, qs, v & 1); break;
     case VMMIO_QUEUE_NOTIFY:
         /* Only reached without an ioeventfd (tests, or a misaligned write). */
         if (v < d->num_queues)
@@ -264,7 +194,10 @@ void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, boo
 {
     struct virtio_mmio *t = opaque;
     struct virtio_dev *d = t->dev;
+    char note[192] = "";
     pthread_mutex_lock(&t->lock);
+    t->core.note = note;
+    t->core.note_len = sizeof(note);
     if (off >= VMMIO_CONFIG) {
         uint64_t c = off - VMMIO_CONFIG;
         if (c < d->config_size && len <= d->config_size - c) {
@@ -281,8 +214,8 @@ void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, boo
         }
     } else if (len != 4 || (off & 3)) {
         /* The spec requires 32-bit aligned accesses below the config space. */
-        log_guest("%s at 0x%llx: %u-byte access to register 0x%llx", d->ops->name,
-                  (unsigned long long)t->base, len, (unsigned long long)off);
+        virtio_core_note(&t->core, "%u-byte access to register 0x%llx", len,
+                         (unsigned long long)off);
         if (!is_write)
             memset(data, 0xff, len);
     } else if (is_write) {
@@ -297,7 +230,9 @@ void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, boo
         uint32_t v = atomic_load(word(t, off));
         memcpy(data, &v, 4);
     }
+    t->core.note = NULL;
     pthread_mutex_unlock(&t->lock);
+    virtio_core_log_note(&t->core, note);
 }
 
 int virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d, struct hv_vm *hv,
@@ -310,12 +245,14 @@ int virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d, struct hv_vm *
     t->gsi = gsi;
     t->irq_fd = -1;
     t->ro_handle = -1;
-    d->transport = t;
+    d->xport = (struct virtio_transport){ .ops = &mmio_transport_ops, .opaque = t };
     for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
         d->notify_fd[i] = -1;
     pthread_mutex_init(&t->lock, NULL);
-    if (d->num_queues == 0 || d->num_queues > VIRTIO_MAX_QUEUES || d->queue_max == 0 ||
-        d->queue_max > VIRTQ_MAX_SIZE || d->config_size > VIRTIO_MMIO_SIZE - VMMIO_CONFIG)
+    char where[32];
+    snprintf(where, sizeof(where), "at 0x%llx", (unsigned long long)base);
+    virtio_core_init(&t->core, d, where);
+    if (!virtio_core_dev_valid(d) || d->config_size > VIRTIO_MMIO_SIZE - VMMIO_CONFIG)
         return -EINVAL;
     void *page = mmap(NULL, VIRTIO_MMIO_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (page == MAP_FAILED)

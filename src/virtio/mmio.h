@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "virtio/core.h"
 #include "virtio/virtio.h"
 
 #define VIRTIO_MMIO_SIZE        0x1000
@@ -47,24 +48,14 @@ enum {
 
 struct hv_vm;
 
-struct virtio_mmio_queue {
-    uint16_t num;
-    bool ready;
-    uint64_t desc, driver, device;
-};
-
 struct virtio_mmio {
     struct virtio_dev *dev;
     struct hv_vm *hv;               /* NULL: no KVM (tests) */
     uint64_t base;
     uint32_t gsi;
     pthread_mutex_t lock;           /* register state below */
-    uint32_t status;
+    struct virtio_core core;        /* status, features, queue configuration */
     uint32_t dev_features_sel, drv_features_sel, queue_sel;
-    uint64_t drv_features;
-    struct virtio_mmio_queue q[VIRTIO_MAX_QUEUES];
-    bool activated;
-    atomic_bool needs_reset;        /* DEVICE_NEEDS_RESET, set from any thread */
     /* The guest's view of the window (VIRTIO_MMIO_SIZE bytes, page-aligned).
      * InterruptStatus and ConfigGeneration live only here (atomics). */
     uint8_t *page;

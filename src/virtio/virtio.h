@@ -1,7 +1,18 @@
-/* virtio device model: what a device (blk, net, ...) provides, and what the
- * transport (virtio/mmio.c) gives it. A device fills a struct
+/* virtio device model: what a device (blk, net, ...) provides, and what a
+ * transport (virtio-mmio, virtio-pci) gives it. A device fills a struct
  * virtio_dev_ops; the transport owns feature negotiation, queue
- * configuration, status, interrupts and the per-queue notify eventfds.
+ * configuration, status, interrupts and the per-queue notify eventfds
+ * (virtio/core.c holds the part both transports share). A device never
+ * names its transport: it is handed d->vqs, d->notify_fd and the three
+ * calls at the bottom of this file, which go through d->xport.
+ *
+ * State boundary (for save/restore): device state is what the guest can
+ * observe and a snapshot must carry -- the negotiated features, each
+ * queue's configuration and indexes (struct virtq without its host views),
+ * the device's own config space and whatever a device keeps in its
+ * private state for it. Host handles -- eventfds, worker threads, io_uring
+ * rings, the image's fd, the transport's KVM registrations -- are never
+ * device state: they are recreated from the configuration on restore.
  *
  * Threads: register accesses run on vCPU threads under the transport's
  * lock; a device processes its queues on its own worker thread(s), woken by
@@ -14,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "virtio/transport.h"
 #include "virtio/virtq.h"
 #include "mem/mem.h"
 
@@ -56,6 +68,14 @@ struct virtio_dev_ops {
     void (*reset)(struct virtio_dev *d);
     /* Free the device (after reset). */
     void (*destroy)(struct virtio_dev *d);
+    /* Pause (optional for a device without workers): stop touching guest
+     * memory and the queues and return only when no worker does; requests
+     * in flight complete first (their data and used entries are written
+     * before quiesce returns), nothing new is taken from the rings. Called
+     * with the vCPUs parked, never on a vCPU thread. */
+    void (*quiesce)(struct virtio_dev *d);
+    /* Undo quiesce: go on where the device stopped. */
+    void (*resume)(struct virtio_dev *d);
 };
 
 struct virtio_dev {
@@ -72,8 +92,8 @@ struct virtio_dev {
     struct virtq vqs[VIRTIO_MAX_QUEUES];
     bool vq_ready[VIRTIO_MAX_QUEUES];
     int notify_fd[VIRTIO_MAX_QUEUES];/* eventfd per queue, readable after a driver notify */
-    /* transport-private */
-    void *transport;
+    /* set by the transport when it takes the device */
+    struct virtio_transport xport;
 };
 
 static inline bool virtio_has_feature(const struct virtio_dev *d, unsigned bit)
@@ -84,11 +104,23 @@ static inline bool virtio_has_feature(const struct virtio_dev *d, unsigned bit)
 /* Device -> transport, any thread: */
 /* Used buffers were pushed on queue q: interrupt the driver if
  * virtq_should_notify() says so. */
-void virtio_notify_used(struct virtio_dev *d, unsigned q);
+static inline void virtio_notify_used(struct virtio_dev *d, unsigned q)
+{
+    if (q < d->num_queues && virtq_should_notify(&d->vqs[q]))
+        d->xport.ops->signal_queue(d->xport.opaque, q);
+}
+
 /* The device's config space changed: bump the generation, interrupt. */
-void virtio_config_changed(struct virtio_dev *d);
+static inline void virtio_config_changed(struct virtio_dev *d)
+{
+    d->xport.ops->config_changed(d->xport.opaque);
+}
+
 /* A queue is broken (malformed ring): log one guest-error line with the
- * reason, set DEVICE_NEEDS_RESET and interrupt. The device stops using
- * the queue until the driver resets it. */
-void virtio_needs_reset(struct virtio_dev *d, const char *why);
+ * reason (rate-limited), set DEVICE_NEEDS_RESET and interrupt. The device
+ * stops using the queue until the driver resets it. */
+static inline void virtio_needs_reset(struct virtio_dev *d, const char *why)
+{
+    d->xport.ops->needs_reset(d->xport.opaque, why);
+}
 #endif

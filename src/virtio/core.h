@@ -1,0 +1,85 @@
+/* The part of a virtio transport that does not depend on its register
+ * layout: device status and its state machine (reset, FEATURES_OK,
+ * DRIVER_OK -> activate, DEVICE_NEEDS_RESET), feature negotiation and the
+ * driver's queue configuration. virtio-mmio and virtio-pci each keep one
+ * struct virtio_core per device and map their registers onto these calls.
+ *
+ * Locking: every call but virtio_core_set_needs_reset() is made with the
+ * transport's lock held (vCPU threads). Guest errors found under the lock
+ * are not logged there (a log line may block on stderr while other vCPUs
+ * wait for the lock): the transport points c->note at a buffer for the
+ * duration of its locked section and logs what is in it after unlocking
+ * (virtio_core_unlock_log). */
+#ifndef ARCVMM_VIRTIO_CORE_H
+#define ARCVMM_VIRTIO_CORE_H
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "virtio/virtio.h"
+
+#define VIRTIO_NO_VECTOR 0xffff   /* virtio-pci: no MSI-X vector */
+
+/* What the driver configured for one queue. */
+struct virtio_queue_cfg {
+    uint16_t num;
+    bool ready;
+    uint64_t desc, driver, device;
+    uint16_t vector;              /* virtio-pci MSI-X vector, VIRTIO_NO_VECTOR */
+};
+
+struct virtio_core {
+    struct virtio_dev *dev;
+    char name[64];                /* "virtio-blk at 0xd0000000", for log lines */
+    uint32_t status;              /* as the driver set it (no NEEDS_RESET bit) */
+    uint64_t drv_features;
+    struct virtio_queue_cfg q[VIRTIO_MAX_QUEUES];
+    bool activated;
+    atomic_bool needs_reset;      /* DEVICE_NEEDS_RESET, set from any thread */
+    char *note;                   /* lock held: where guest errors go, or NULL */
+    size_t note_len;
+};
+
+/* Is d a device a transport can take (queue counts and sizes in range)? */
+bool virtio_core_dev_valid(const struct virtio_dev *d);
+/* Bind c to d; where names the device's place ("at 0xd0000000", "at
+ * 00:01.0") in log lines. */
+void virtio_core_init(struct virtio_core *c, struct virtio_dev *d, const char *where);
+
+/* Features, 32 bits at a time (sel 0 and 1; others read 0). Driver
+ * features are writable only until FEATURES_OK. */
+uint32_t virtio_core_dev_features(const struct virtio_core *c, uint32_t sel);
+uint32_t virtio_core_drv_features(const struct virtio_core *c, uint32_t sel);
+void virtio_core_set_drv_features(struct virtio_core *c, uint32_t sel, uint32_t v);
+
+/* Queue q's configuration if the driver may change it now (the queue
+ * exists and is not ready, and DRIVER_OK is not set), else NULL. */
+struct virtio_queue_cfg *virtio_core_queue_cfg(struct virtio_core *c, unsigned q);
+/* Set queue q's size: a value above the device's maximum is refused
+ * (the size stays 0 and the queue cannot be activated). */
+void virtio_core_set_queue_num(struct virtio_core *c, unsigned q, uint32_t num);
+/* Enable or disable queue q (before DRIVER_OK only). */
+void virtio_core_set_queue_ready(struct virtio_core *c, unsigned q, bool ready);
+
+/* The status the driver reads: what it wrote plus DEVICE_NEEDS_RESET. */
+uint32_t virtio_core_status(const struct virtio_core *c);
+/* The driver wrote v to the status register: 0 resets the device;
+ * FEATURES_OK sticks only for an acceptable feature set; DRIVER_OK
+ * activates the device. Returns true when the device needs the config
+ * interrupt (a queue was configured badly or activation failed: NEEDS_RESET
+ * is now set). */
+bool virtio_core_write_status(struct virtio_core *c, uint32_t v);
+/* Reset the device (ops->reset when activated) and forget all driver
+ * state; also used at teardown. */
+void virtio_core_reset(struct virtio_core *c);
+/* Any thread: set DEVICE_NEEDS_RESET. */
+void virtio_core_set_needs_reset(struct virtio_core *c);
+
+/* Lock held: note a guest error for the log (the first per locked section
+ * is kept; without c->note it is logged at once, rate-limited). */
+void virtio_core_note(struct virtio_core *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* After the lock is dropped: log what was noted into buf (rate-limited). */
+void virtio_core_log_note(struct virtio_core *c, const char *buf);
+#endif
