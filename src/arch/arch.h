@@ -15,10 +15,13 @@ int arch_max_cpus(void);
 /* After memory is mapped, before devices and vCPUs exist: interrupt
  * controllers and platform devices on vm->pio/vm->mmio. */
 int arch_vm_setup(struct vm *vm, char *err, size_t errlen);
-/* The i-th virtio-mmio window and its interrupt; -ENOSPC past the last. */
-int arch_virtio_slot(int i, uint64_t *base, uint32_t *gsi);
+/* The resource pools the board offers devices (devmgr/alloc.h): interrupt
+ * lines, virtio-mmio windows, the PCI host bridge's windows, MSI GSIs. */
+struct devmgr_board;
+void arch_devmgr_board(struct vm *vm, struct devmgr_board *b);
 /* After every device exists: kernel, initrd, command line and firmware
- * tables (which describe vm->virtio) in guest memory, boot CPU state.
+ * tables (which describe vm->devs, see devmgr_describe) in guest memory,
+ * boot CPU state.
  * err: one line naming the bad input. */
 int arch_load_guest(struct vm *vm, char *err, size_t errlen);
 /* Once every vCPU exists, before any runs (e.g. arm64's GIC, which KVM

@@ -131,6 +131,7 @@ struct blk_dev {
     atomic_uint logged;
     atomic_bool said_sync;
     struct blk_queue q[VIRTIO_MAX_QUEUES];
+    bool paused[VIRTIO_MAX_QUEUES];  /* quiesced while running: resume restarts it */
 };
 
 static uint64_t now_ns(void)
@@ -780,6 +781,7 @@ static void blk_reset(struct virtio_dev *d)
             pthread_join(bq->thread, NULL);
         }
         queue_free(bq);
+        b->paused[i] = false;
     }
     b->active = false;
 }
@@ -839,6 +841,43 @@ static int blk_activate(struct virtio_dev *d)
     return 0;
 }
 
+/* Pause: each worker finishes what is in flight and exits (as for a
+ * reset, but the rings' state in d->vqs is kept); completions it pushed
+ * while stopping get their interrupt here. Queues that broke stay down
+ * until the driver resets the device. */
+static void blk_quiesce(struct virtio_dev *d)
+{
+    struct blk_dev *b = d->priv;
+    for (unsigned i = 0; i < d->num_queues; i++) {
+        struct blk_queue *bq = &b->q[i];
+        b->paused[i] = false;
+        if (!bq->started)
+            continue;
+        efd_signal(bq->stop_fd);
+        pthread_join(bq->thread, NULL);
+        bq->started = false;
+        if (bq->pushed)
+            virtio_notify_used(d, i);
+        b->paused[i] = !bq->broken;
+        queue_free(bq);
+    }
+}
+
+static void blk_resume(struct virtio_dev *d)
+{
+    struct blk_dev *b = d->priv;
+    for (unsigned i = 0; i < d->num_queues; i++) {
+        if (!b->paused[i])
+            continue;
+        b->paused[i] = false;
+        int r = queue_start(b, i);
+        if (r < 0) {
+            queue_free(&b->q[i]);
+            virtio_needs_reset(d, "cannot restart the queue after a pause");
+        }
+    }
+}
+
 static void blk_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, uint32_t len)
 {
     struct blk_dev *b = d->priv;
@@ -875,6 +914,8 @@ static const struct virtio_dev_ops blk_ops = {
     .activate = blk_activate,
     .reset = blk_reset,
     .destroy = blk_destroy,
+    .quiesce = blk_quiesce,
+    .resume = blk_resume,
 };
 
 int virtio_blk_create(const struct virtio_blk_cfg *cfg, const struct guest_mem *mem,

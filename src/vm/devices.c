@@ -6,51 +6,15 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "devmgr/devmgr.h"
 #include "virtio/blk.h"
-#include "virtio/mmio.h"
 #include "vm/vm.h"
-
-int vm_add_virtio(struct vm *vm, struct virtio_dev *d, char *err, size_t errlen)
-{
-    uint64_t base;
-    uint32_t gsi;
-    int r = -ENOSPC;
-    struct virtio_mmio *t = NULL;
-    if (vm->nvirtio >= VM_MAX_VIRTIO || arch_virtio_slot(vm->nvirtio, &base, &gsi) < 0) {
-        snprintf(err, errlen, "%s: no free virtio-mmio slot (at most %d devices)", d->ops->name,
-                 vm->nvirtio);
-        goto fail;
-    }
-    t = calloc(1, sizeof(*t));
-    if (!t) {
-        r = -ENOMEM;
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
-    if ((r = virtio_mmio_init(t, d, vm->hv, base, gsi)) < 0) {
-        snprintf(err, errlen, "%s: virtio-mmio transport: %s", d->ops->name, strerror(-r));
-        goto fail_transport;
-    }
-    if ((r = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, virtio_mmio_io, t, d->ops->name)) < 0) {
-        snprintf(err, errlen, "%s: MMIO window 0x%llx: %s", d->ops->name,
-                 (unsigned long long)base, strerror(-r));
-        goto fail_transport;
-    }
-    vm->virtio[vm->nvirtio++] = t;
-    return 0;
-fail_transport:
-    virtio_mmio_destroy(t);     /* destroys the device too */
-    free(t);
-    return r;
-fail:
-    free(t);
-    if (d->ops->destroy)
-        d->ops->destroy(d);
-    return r;
-}
 
 int vm_create_devices(struct vm *vm, char *err, size_t errlen)
 {
+    struct devmgr_board board;
+    arch_devmgr_board(vm, &board);
+    devmgr_init(&vm->devs, vm->hv, &vm->mmio, &vm->pio, &board);
     for (int i = 0; i < vm->cfg.ndisks; i++) {
         const struct arcvmm_disk *disk = &vm->cfg.disks[i];
         struct virtio_blk_cfg bc = {
@@ -61,7 +25,7 @@ int vm_create_devices(struct vm *vm, char *err, size_t errlen)
         int r = virtio_blk_create(&bc, &vm->mem, &d, err, errlen);
         if (r < 0)
             return r;
-        if ((r = vm_add_virtio(vm, d, err, errlen)) < 0)
+        if ((r = devmgr_attach_virtio(&vm->devs, d, DEVMGR_MMIO, err, errlen)) < 0)
             return r;
     }
     return 0;
@@ -69,10 +33,5 @@ int vm_create_devices(struct vm *vm, char *err, size_t errlen)
 
 void vm_destroy_devices(struct vm *vm)
 {
-    for (int i = vm->nvirtio - 1; i >= 0; i--) {
-        virtio_mmio_destroy(vm->virtio[i]);
-        free(vm->virtio[i]);
-        vm->virtio[i] = NULL;
-    }
-    vm->nvirtio = 0;
+    devmgr_destroy(&vm->devs);
 }

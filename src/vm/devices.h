@@ -1,5 +1,10 @@
 /* Creates the VM's devices from its config (explicitly, no registration
- * magic) and tears them down. */
+ * magic), attaches them to the device manager and tears them down.
+ *
+ * Attach order (it fixes each device's slot, window and interrupt, so it
+ * never changes between runs of the same configuration): the disks in
+ * the order given (/dev/vda, vdb, ...). Devices added later go after
+ * them, one kind at a time, in this order: network, vsock, the rest. */
 #ifndef ARCVMM_DEVICES_H
 #define ARCVMM_DEVICES_H
 #include <stddef.h>

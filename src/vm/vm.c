@@ -298,6 +298,9 @@ int arcvmm_pause(struct arcvmm *a)
     while (vm->nparked < vm->nrunning && !vm->ended && r == 0)
         r = pthread_cond_timedwait(&vm->cond, &vm->lock, &ts);
     if (vm->nparked >= vm->nrunning && !vm->ended) {
+        /* Every vCPU is parked: no register access can race with the
+         * devices' workers stopping. Then nothing writes guest memory. */
+        devmgr_quiesce(&vm->devs);
         vm->state = ARCVMM_PAUSED;
         r = 0;
     } else {
@@ -315,6 +318,7 @@ int arcvmm_resume(struct arcvmm *a)
     pthread_mutex_lock(&vm->lock);
     int r = 0;
     if (vm->state == ARCVMM_PAUSED) {
+        devmgr_resume(&vm->devs);
         atomic_fetch_and(&vm->request, ~VM_REQ_PAUSE);
         vm->state = ARCVMM_RUNNING;
         pthread_cond_broadcast(&vm->cond);

@@ -10,6 +10,7 @@
 #include "arcvmm.h"
 #include "bus/bus.h"
 #include "dev/console.h"
+#include "devmgr/devmgr.h"
 #include "mem/mem.h"
 
 struct hv_vm;
@@ -28,16 +29,6 @@ struct vcpu {
 /* No kernel or initrd file larger than this is read. */
 #define VM_MAX_IMAGE_BYTES (1ULL << 30)
 
-#define VM_MAX_VIRTIO 16
-
-struct virtio_dev;
-struct virtio_mmio;
-
-/* Attach a created virtio device to the next virtio-mmio slot (window +
- * interrupt from the arch), register it on the MMIO bus. On failure the
- * device is destroyed. 0 or -errno with err set. */
-int vm_add_virtio(struct vm *vm, struct virtio_dev *d, char *err, size_t errlen);
-
 /* vm->request bits: work a vCPU must do outside KVM_RUN */
 #define VM_REQ_PAUSE  1u
 #define VM_REQ_STOP   2u
@@ -52,8 +43,7 @@ struct vm {
     int ncpus;
     struct vcpu *vcpus;
     void *arch;                 /* arch-private state (arch_vm_setup) */
-    struct virtio_mmio *virtio[VM_MAX_VIRTIO];  /* in slot order */
-    int nvirtio;
+    struct devmgr devs;         /* every virtio device, in attach order */
 
     pthread_mutex_t lock;
     pthread_cond_t cond;        /* state changes, parking, acks */

@@ -209,7 +209,10 @@ tier3() {
     blk_ext4
     blk_ro
     if [ -x ./pause_test ]; then
-        run_prog "linux pause_test" 300 ./pause_test Image $RD
+        rm -f "$TMPD/pause-disk.img"
+        truncate -s 64M "$TMPD/pause-disk.img"
+        run_prog "linux pause_test" 400 ./pause_test Image $RD "$TMPD/pause-disk.img"
+        rm -f "$TMPD/pause-disk.img"
     else
         result "linux pause_test" 1 "(./pause_test missing)"
     fi

@@ -93,13 +93,13 @@ static bool run_guest_opts(struct kt *t, const char *image, const char *cmdline,
     struct vm *vm = NULL;
     if (kt_create_disks(t, image, cmdline, 1, 64, disks, ndisks) == 0) {
         vm = (struct vm *)t->vm;
-        for (int i = 0; i < vm->nvirtio; i++) {
+        for (int i = 0; i < vm->devs.ndevs; i++) {
             if (o->sync_io)
-                virtio_blk_set_io_mode(vm->virtio[i]->dev, VIRTIO_BLK_IO_SYNC);
+                virtio_blk_set_io_mode(vm->devs.devs[i].dev, VIRTIO_BLK_IO_SYNC);
             if (o->trap_reads)
-                virtio_mmio_trap_reads(vm->virtio[i]);
+                virtio_mmio_trap_reads(vm->devs.devs[i].mmio);
         }
-        o->direct = vm->nvirtio > 0 && virtio_mmio_reads_direct(vm->virtio[0]);
+        o->direct = vm->devs.ndevs > 0 && virtio_mmio_reads_direct(vm->devs.devs[0].mmio);
     }
     if (t->vm && arcvmm_start(t->vm) == 0) {
         struct pollfd p = { .fd = arcvmm_exit_fd(t->vm), .events = POLLIN };

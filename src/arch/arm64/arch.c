@@ -13,10 +13,10 @@
 #include "arch/arm64/fdt.h"
 #include "arch/arm64/layout.h"
 #include "base/file.h"
+#include "devmgr/alloc.h"
 #include "dev/pl011.h"
 #include "hv/hv.h"
 #include "hv/hv_arm64.h"
-#include "virtio/mmio.h"
 #include "vm/vm.h"
 
 /* The library's default command line names the x86 console; an arm64
@@ -77,13 +77,14 @@ int arch_vm_setup(struct vm *vm, char *err, size_t errlen)
     return 0;
 }
 
-int arch_virtio_slot(int i, uint64_t *base, uint32_t *gsi)
+void arch_devmgr_board(struct vm *vm, struct devmgr_board *b)
 {
-    if (i < 0 || i >= ARM64_VIRTIO_SLOTS)
-        return -ENOSPC;
-    *base = ARM64_VIRTIO_MMIO_BASE + (uint64_t)i * ARM64_VIRTIO_MMIO_STRIDE;
-    *gsi = ARM64_VIRTIO_SPI_BASE + (uint32_t)i;
-    return 0;
+    memset(b, 0, sizeof(*b));
+    for (int i = 0; i < ARM64_VIRTIO_SLOTS && b->nlines < ALLOC_MAX_LINES; i++)
+        b->lines[b->nlines++] = ARM64_VIRTIO_SPI_BASE + (uint32_t)i;
+    b->mmio_base = ARM64_VIRTIO_MMIO_BASE;
+    b->mmio_stride = ARM64_VIRTIO_MMIO_STRIDE;
+    b->mmio_slots = ARM64_VIRTIO_SLOTS;
 }
 
 /* Kernel and initrd into RAM; the DTB's place is reserved here and filled
@@ -149,7 +150,8 @@ int arch_vcpus_created(struct vm *vm, char *err, size_t errlen)
     struct arm64_vm *a = vm->arch;
     uint64_t *mpidr = calloc((size_t)vm->ncpus, sizeof(*mpidr));
     void *dtb = scratch_alloc(ARM64_FDT_MAX);
-    struct arm64_fdt_virtio vdev[VM_MAX_VIRTIO];
+    struct devmgr_desc desc;
+    struct arm64_fdt_virtio vdev[DEVMGR_MAX_MMIO];
     uint8_t seed[32];
     int r = -ENOMEM;
     if (!mpidr || !dtb) {
@@ -162,9 +164,10 @@ int arch_vcpus_created(struct vm *vm, char *err, size_t errlen)
             goto out;
         }
     }
-    for (int i = 0; i < vm->nvirtio; i++)
-        vdev[i] = (struct arm64_fdt_virtio){ .base = vm->virtio[i]->base, .size = VIRTIO_MMIO_SIZE,
-                                             .spi = vm->virtio[i]->gsi };
+    devmgr_describe(&vm->devs, &desc);
+    for (int i = 0; i < desc.nmmio; i++)
+        vdev[i] = (struct arm64_fdt_virtio){ .base = desc.mmio[i].base, .size = desc.mmio[i].size,
+                                             .spi = desc.mmio[i].gsi };
     /* Seeds the guest's RNG at once (no entropy source exists that early). */
     bool seeded = getrandom(seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed);
     struct arm64_fdt_config fc = {
@@ -174,7 +177,7 @@ int arch_vcpus_created(struct vm *vm, char *err, size_t errlen)
         .gicr_base = ARM64_GICR_BASE, .gicr_size = (uint64_t)vm->ncpus * ARM64_GICR_SIZE_PER_CPU,
         .uart_base = ARM64_UART_BASE, .uart_size = ARM64_UART_SIZE,
         .uart_spi = ARM64_UART_SPI, .uart_clock_hz = ARM64_UART_CLOCK_HZ,
-        .virtio = vdev, .nvirtio = vm->nvirtio,
+        .virtio = vdev, .nvirtio = desc.nmmio,
         .cmdline = a->cmdline,
         .initrd_gpa = a->boot.initrd_gpa, .initrd_size = a->boot.initrd_size,
         .rng_seed = seeded ? seed : NULL, .rng_seed_len = seeded ? sizeof(seed) : 0,
@@ -184,7 +187,7 @@ int arch_vcpus_created(struct vm *vm, char *err, size_t errlen)
         r = (int)n;
         if (r == -ENOSPC)
             snprintf(err, errlen, "DTB does not fit in %llu MiB (%d CPUs, %d devices)",
-                     (unsigned long long)(ARM64_FDT_MAX >> 20), vm->ncpus, vm->nvirtio);
+                     (unsigned long long)(ARM64_FDT_MAX >> 20), vm->ncpus, desc.nmmio);
         else
             snprintf(err, errlen, "DTB: %s", strerror(-r));
         goto out;

@@ -10,12 +10,12 @@
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
 #include "base/file.h"
+#include "devmgr/alloc.h"
 #include "dev/acpi_pm.h"
 #include "dev/i8042.h"
 #include "dev/uart8250.h"
 #include "hv/hv.h"
 #include "hv/hv_x86.h"
-#include "virtio/mmio.h"
 #include "vm/vm.h"
 
 #define X86_MAX_CPUS     254              /* xAPIC ids 0..253; 255 is broadcast */
@@ -117,11 +117,13 @@ static int load_images(struct vm *vm, struct x86_vm *x, char *err, size_t errlen
     uint8_t *acpi = scratch_alloc(X86_ACPI_MAX);
     if (!acpi)
         return -ENOMEM;
-    struct acpi_virtio_dev vdev[VM_MAX_VIRTIO];
-    for (int i = 0; i < vm->nvirtio; i++)
-        vdev[i] = (struct acpi_virtio_dev){ .base = vm->virtio[i]->base,
-                                            .size = VIRTIO_MMIO_SIZE, .irq = vm->virtio[i]->gsi };
-    struct acpi_config ac = { .ncpus = cfg->cpus, .virtio = vdev, .nvirtio = vm->nvirtio };
+    struct devmgr_desc desc;
+    devmgr_describe(&vm->devs, &desc);
+    struct acpi_virtio_dev vdev[DEVMGR_MAX_MMIO];
+    for (int i = 0; i < desc.nmmio; i++)
+        vdev[i] = (struct acpi_virtio_dev){ .base = desc.mmio[i].base, .size = (uint32_t)desc.mmio[i].size,
+                                            .irq = desc.mmio[i].gsi };
+    struct acpi_config ac = { .ncpus = cfg->cpus, .virtio = vdev, .nvirtio = desc.nmmio };
     ssize_t n = acpi_build(&ac, X86_ACPI_ADDR, acpi, X86_ACPI_MAX);
     r = n < 0 ? (int)n : mem_write(&vm->mem, X86_ACPI_ADDR, acpi, (uint64_t)n);
     scratch_free(acpi, X86_ACPI_MAX);
@@ -170,16 +172,17 @@ int arch_vm_setup(struct vm *vm, char *err, size_t errlen)
     return setup_devices(vm, x, err, errlen);
 }
 
-/* IOAPIC pins free for virtio devices: not the PIT (0/2), COM1 (4) or SCI (9). */
-static const uint8_t virtio_gsis[] = { 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23 };
+/* IOAPIC pins free for devices: not the PIT (0/2), COM1 (4) or SCI (9). */
+static const uint8_t device_gsis[] = { 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23 };
 
-int arch_virtio_slot(int i, uint64_t *base, uint32_t *gsi)
+void arch_devmgr_board(struct vm *vm, struct devmgr_board *b)
 {
-    if (i < 0 || i >= (int)sizeof(virtio_gsis))
-        return -ENOSPC;
-    *base = X86_VIRTIO_MMIO_BASE + (uint64_t)i * X86_VIRTIO_MMIO_SIZE;
-    *gsi = virtio_gsis[i];
-    return 0;
+    memset(b, 0, sizeof(*b));
+    for (size_t i = 0; i < sizeof(device_gsis); i++)
+        b->lines[b->nlines++] = device_gsis[i];
+    b->mmio_base = X86_VIRTIO_MMIO_BASE;
+    b->mmio_stride = X86_VIRTIO_MMIO_SIZE;
+    b->mmio_slots = (int)sizeof(device_gsis);
 }
 
 int arch_load_guest(struct vm *vm, char *err, size_t errlen)

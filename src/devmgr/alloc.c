@@ -1,0 +1,61 @@
+#include "devmgr/alloc.h"
+
+#include <errno.h>
+#include <string.h>
+
+void alloc_init(struct devmgr_alloc *a, const struct devmgr_board *b)
+{
+    memset(a, 0, sizeof(*a));
+    a->board = *b;
+    if (a->board.nlines > ALLOC_MAX_LINES)
+        a->board.nlines = ALLOC_MAX_LINES;
+    a->next_slot = 1;
+    a->mmio32 = (struct alloc_window){ .base = b->mmio32_base, .size = b->mmio32_size };
+    a->mmio64 = (struct alloc_window){ .base = b->mmio64_base, .size = b->mmio64_size };
+}
+
+int alloc_line(struct devmgr_alloc *a, uint32_t *line)
+{
+    if (a->next_line >= a->board.nlines)
+        return -ENOSPC;
+    *line = a->board.lines[a->next_line++];
+    return 0;
+}
+
+int alloc_mmio_window(struct devmgr_alloc *a, uint64_t *base)
+{
+    if (a->next_mmio >= a->board.mmio_slots)
+        return -ENOSPC;
+    *base = a->board.mmio_base + (uint64_t)a->next_mmio++ * a->board.mmio_stride;
+    return 0;
+}
+
+int alloc_pci_slot(struct devmgr_alloc *a, uint8_t *slot)
+{
+    if (a->board.ecam_size == 0 || a->next_slot >= 32)
+        return -ENOSPC;
+    *slot = (uint8_t)a->next_slot++;
+    return 0;
+}
+
+int alloc_bar(struct devmgr_alloc *a, uint64_t size, int is64, uint64_t *addr)
+{
+    struct alloc_window *w = is64 ? &a->mmio64 : &a->mmio32;
+    if (size == 0 || (size & (size - 1)))
+        return -EINVAL;
+    uint64_t start = (w->base + w->used + size - 1) & ~(size - 1);
+    if (start < w->base || start - w->base > w->size || size > w->size - (start - w->base))
+        return -ENOSPC;
+    w->used = start - w->base + size;
+    *addr = start;
+    return 0;
+}
+
+int alloc_msi(struct devmgr_alloc *a, uint32_t n, uint32_t *first)
+{
+    if (n > a->board.msi_count - a->msi_used)
+        return -ENOSPC;
+    *first = a->board.msi_first + a->msi_used;
+    a->msi_used += n;
+    return 0;
+}

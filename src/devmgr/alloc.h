@@ -1,0 +1,53 @@
+/* The device manager's resource allocator: interrupt lines, MSI routes,
+ * virtio-mmio windows, PCI slots and BAR space, handed out in order from
+ * the pools a board declares. Plain data (so a snapshot can carry it and a
+ * restore hand out the same resources again); no locking: devices are
+ * attached on one thread before the VM runs. */
+#ifndef ARCVMM_DEVMGR_ALLOC_H
+#define ARCVMM_DEVMGR_ALLOC_H
+#include <stdint.h>
+
+#define ALLOC_MAX_LINES 32
+
+/* What a board offers devices (arch_devmgr_board fills it). */
+struct devmgr_board {
+    /* interrupt lines free for devices, in the order they are handed out
+     * (x86: IOAPIC pins; arm64: SPI numbers) */
+    uint32_t lines[ALLOC_MAX_LINES];
+    int nlines;
+    /* virtio-mmio windows: slot i at mmio_base + i * mmio_stride */
+    uint64_t mmio_base, mmio_stride;
+    int mmio_slots;
+    /* PCI host bridge: ECAM (bus 0) and the two BAR windows */
+    uint64_t ecam_base, ecam_size;
+    uint64_t mmio32_base, mmio32_size;
+    uint64_t mmio64_base, mmio64_size;
+    /* GSI numbers free for MSI routes: [msi_first, msi_first + msi_count) */
+    uint32_t msi_first, msi_count;
+};
+
+struct alloc_window {
+    uint64_t base, size, used;
+};
+
+struct devmgr_alloc {
+    struct devmgr_board board;
+    int next_line, next_mmio, next_slot;
+    uint32_t msi_used;
+    struct alloc_window mmio32, mmio64;
+};
+
+void alloc_init(struct devmgr_alloc *a, const struct devmgr_board *b);
+/* An interrupt line, or -ENOSPC. */
+int alloc_line(struct devmgr_alloc *a, uint32_t *line);
+/* The next virtio-mmio window (base; size is the stride), or -ENOSPC. */
+int alloc_mmio_window(struct devmgr_alloc *a, uint64_t *base);
+/* The next free PCI slot on bus 0 (slot 0 stays free, as for a host
+ * bridge), or -ENOSPC. */
+int alloc_pci_slot(struct devmgr_alloc *a, uint8_t *slot);
+/* size bytes (a power of two) aligned to their size in the 64-bit
+ * (prefetchable) or the 32-bit window, or -ENOSPC. */
+int alloc_bar(struct devmgr_alloc *a, uint64_t size, int is64, uint64_t *addr);
+/* n consecutive GSIs for MSI routes, or -ENOSPC. */
+int alloc_msi(struct devmgr_alloc *a, uint32_t n, uint32_t *first);
+#endif
