@@ -61,6 +61,10 @@ gk_kernel
 rig_workdir
 gk_stage_busybox "$r"
 gk_stage_modules "$r" irqbypass kvm kvm_amd
+# Staged, not loaded: tests insmod them with their own parameters from
+# /opt/modules/lib/modules (load-order lists dependencies first). null_blk
+# gives a disk with a fixed completion latency (tests/e2e/suite-l1.sh).
+gk_stage_modules "$r/opt/modules" null_blk
 cp -RL --preserve=mode,timestamps "$payload" "$r/payload" # symlinks followed
 
 # Copies host file $1 to the same absolute path in L1 (symlinks resolved).

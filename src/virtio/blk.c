@@ -114,6 +114,7 @@ struct blk_queue {
     bool nowait_read, nowait_write;  /* RWF_NOWAIT fast path still worth trying */
     bool broken, stopping, starved, pushed;
     bool armed;                      /* guest notifications on (drain(bq, true)) */
+    atomic_bool keep;                /* stopping for a pause: completions still go to the ring */
     unsigned batch;                  /* pushes since the last notify */
     uint64_t first_push_ns;          /* when the oldest un-notified push happened */
     struct irqmod mod;
@@ -151,9 +152,16 @@ static bool may_log(struct blk_dev *b)
 
 /* ---- completion ---- */
 
+/* Stopping for a reset: what finishes now is dropped and nothing of the
+ * guest's is touched. Stopping for a pause (keep) finishes it normally. */
+static bool dropping(struct blk_queue *bq)
+{
+    return bq->stopping && !atomic_load(&bq->keep);
+}
+
 static void complete(struct blk_queue *bq, uint16_t head, uint32_t written)
 {
-    if (bq->stopping || bq->broken)
+    if (dropping(bq) || bq->broken)
         return;
     struct virtio_dev *d = &bq->b->vdev;
     virtq_push(&d->vqs[bq->idx], head, written);
@@ -172,7 +180,7 @@ static void complete(struct blk_queue *bq, uint16_t head, uint32_t written)
 static void finish(struct blk_queue *bq, uint16_t head, uint8_t *status, uint8_t st,
                    uint32_t written)
 {
-    if (bq->stopping || bq->broken)
+    if (dropping(bq) || bq->broken)
         return;
     *status = st;
     complete(bq, head, written);
@@ -201,7 +209,7 @@ static const char *type_name(uint8_t t)
 static void slot_done(struct blk_queue *bq, struct blk_slot *s, int64_t res)
 {
     struct blk_dev *b = bq->b;
-    if (bq->stopping) {          /* reset: drop it, touch nothing of the guest's */
+    if (dropping(bq)) {          /* reset: drop it, touch nothing of the guest's */
         slot_put(bq, s);
         return;
     }
@@ -242,7 +250,7 @@ static void ring_part_done(struct blk_queue *bq, struct blk_slot *s, int64_t res
          * after part_niov, are not touched); when stopping, fail it */
         struct iovec *v = s->iov;
         int n = disk_iov_advance(&v, s->part_niov, (size_t)res);
-        int r = bq->stopping ? -EIO : disk_preadv(&bq->b->disk, v, n, s->off + (uint64_t)res);
+        int r = dropping(bq) ? -EIO : disk_preadv(&bq->b->disk, v, n, s->off + (uint64_t)res);
         res = r < 0 ? r : 0;
     }
     part_done(bq, s, res < 0 ? (int)res : 0);
@@ -853,6 +861,7 @@ static void blk_quiesce(struct virtio_dev *d)
         b->paused[i] = false;
         if (!bq->started)
             continue;
+        atomic_store(&bq->keep, true);
         efd_signal(bq->stop_fd);
         pthread_join(bq->thread, NULL);
         bq->started = false;

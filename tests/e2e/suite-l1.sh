@@ -66,11 +66,27 @@ stdin_test() {
 stdin_test
 
 # Pause/resume/stop through the library API on a real Linux guest.
-# With a scratch disk: a guest paused during heavy disk I/O changes no
-# byte of its memory.
-rm -f /tmp/pause-disk.img
-truncate -s 64M /tmp/pause-disk.img
-out=$(./pause_test bzImage $RD /tmp/pause-disk.img 2>&1)
+# With a disk: a guest paused during heavy disk I/O changes no byte of its
+# memory. The disk is a null_blk device whose every request takes 1 s
+# (the rig stages the module), so requests are always in flight at the
+# pause; a plain scratch file where the rig has no null_blk.
+pause_disk=/tmp/pause-disk.img
+if [ -f /opt/modules/lib/modules/load-order ]; then
+    while read -r m; do
+        case "$m" in
+        null_blk.ko) insmod "/opt/modules/lib/modules/$m" nr_devices=1 gb=1 irqmode=2 \
+                         completion_nsec=1000000000 hw_queue_depth=64 ;;
+        *) insmod "/opt/modules/lib/modules/$m" ;;
+        esac
+    done </opt/modules/lib/modules/load-order
+fi
+if [ -b /dev/nullb0 ]; then
+    pause_disk=/dev/nullb0
+else
+    echo "pause_test: no /dev/nullb0; using a scratch file"
+    rm -f "$pause_disk"; truncate -s 64M "$pause_disk"
+fi
+out=$(./pause_test bzImage $RD "$pause_disk" 2>&1)
 rm -f /tmp/pause-disk.img
 printf '%s\n' "$out"
 line=$(printf '%s\n' "$out" | tail -n 1)
