@@ -1,0 +1,86 @@
+/* MSI-X (PCI Local Bus 3.0, 6.8.2): the capability in config space, the
+ * vector table and the pending bit array (PBA) in one of the device's
+ * BARs at offsets the owner picks.
+ *
+ * Capability (12 bytes): message control (table size N-1 in bits 10:0,
+ * function mask bit 14, enable bit 15; only 14 and 15 are writable),
+ * table offset | BIR, PBA offset | BIR. Table entry (16 bytes): message
+ * address low (bits 1:0 read as zero), address high, data, vector control
+ * (bit 0: mask; the rest reserved, zero). Every vector starts masked.
+ *
+ * BAR accesses to the table and PBA must be 4 or 8 bytes, naturally
+ * aligned; any other access inside them is ignored on write and reads as
+ * zero. The PBA is read-only. An 8-byte table access covers two dwords.
+ *
+ * The owner backs each vector (e.g. a KVM irqfd on an MSI route) and is
+ * told when a vector's effective state changes: ops->vector_changed(v)
+ * after a write changed v's address, data or mask, and for every vector
+ * when enable or function mask flips. When a vector becomes effectively
+ * unmasked (its mask, the function mask or enable changed) with its
+ * pending bit set, the bit clears and ops->deliver(v) asks the owner to
+ * interrupt now (after the vector_changed calls).
+ *
+ * Locking: the owner serialises every call on one msix with its own leaf
+ * lock (`lock`, may be NULL when single-threaded). Config-space writes
+ * arrive through the capability hook msix installs on the pci_cfg, i.e.
+ * under the PCI host's lock: that hook takes `lock` itself (so lock order
+ * is host lock -> msix lock). Callbacks run under `lock` and must not
+ * re-enter msix. */
+#ifndef ARCVMM_PCI_MSIX_H
+#define ARCVMM_PCI_MSIX_H
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pci/cfg.h"
+
+#define MSIX_MAX_VECTORS 128
+#define MSIX_CAP_LEN     12
+#define MSIX_ENTRY_SIZE  16
+
+/* message control bits */
+#define MSIX_CTRL_TABLE_SIZE 0x07ff
+#define MSIX_CTRL_FMASK      0x4000
+#define MSIX_CTRL_ENABLE     0x8000
+
+struct msix_ops {
+    void (*vector_changed)(void *opaque, unsigned v);
+    void (*deliver)(void *opaque, unsigned v);
+};
+
+struct msix {
+    struct pci_cfg *cfg;
+    int cap;                        /* capability offset in cfg */
+    unsigned nvec;
+    uint32_t table_off, pba_off;    /* in the BAR */
+    uint32_t table[MSIX_MAX_VECTORS][4];   /* addr lo, addr hi, data, control */
+    uint64_t pba[MSIX_MAX_VECTORS / 64];
+    const struct msix_ops *ops;
+    void *opaque;
+    pthread_mutex_t *lock;
+};
+
+/* Add the MSI-X capability for nvec vectors (1..MSIX_MAX_VECTORS) to cfg,
+ * table at table_off and PBA at pba_off in BAR `bar` (both 8-byte
+ * aligned, not overlapping; the BAR must exist and hold them), and hook
+ * its control word. ops callbacks may be NULL. Returns 0 or -EINVAL, or
+ * pci_cfg_cap_add's -ENOSPC. */
+int msix_init(struct msix *m, struct pci_cfg *cfg, unsigned nvec, unsigned bar,
+              uint32_t table_off, uint32_t pba_off, const struct msix_ops *ops, void *opaque,
+              pthread_mutex_t *lock);
+/* A guest access at offset off of the BAR. Returns false (touching
+ * nothing) when off is in neither the table nor the PBA. */
+bool msix_bar_io(struct msix *m, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+/* Function reset: every vector masked with zero address/data, PBA clear,
+ * enable and function mask clear. No callbacks. */
+void msix_reset(struct msix *m);
+
+bool msix_enabled(const struct msix *m);
+/* Function mask || vector mask || !enable (true for v >= nvec). */
+bool msix_masked(const struct msix *m, unsigned v);
+/* Vector v's message. -EINVAL if v >= nvec. */
+int msix_vector(const struct msix *m, unsigned v, uint64_t *addr, uint32_t *data);
+/* Record that v was to be signalled while masked (ignored if v >= nvec). */
+void msix_set_pending(struct msix *m, unsigned v);
+bool msix_pending(const struct msix *m, unsigned v);
+#endif
