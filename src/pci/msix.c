@@ -58,8 +58,9 @@ static void unmasked(struct msix *m, unsigned v)
         m->ops->deliver(m->opaque, v);
 }
 
-/* Capability hook: a write to the control word may flip enable or the
- * function mask, which changes every vector's effective state. */
+/* Capability hook, entered from a config access under the PCI host's
+ * lock, so it takes the owner's lock itself. A write to the control word
+ * may flip enable or the function mask: every vector's state changes. */
 static void cap_io(void *opaque, struct pci_cfg *c, unsigned off, uint8_t *data, uint32_t len,
                    bool is_write)
 {
@@ -178,12 +179,10 @@ bool msix_bar_io(struct msix *m, uint64_t off, uint8_t *data, uint32_t len, bool
             memset(data, 0, len);
         return true;
     }
-    lock(m);
     if (in_table)
         table_io(m, rel, data, len, is_write);
     else if (!is_write)
         pba_read(m, rel, data, len);
-    unlock(m);
     return true;
 }
 

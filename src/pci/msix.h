@@ -21,11 +21,13 @@
  * interrupt now (after the vector_changed calls).
  *
  * Locking: the owner serialises every call on one msix with its own leaf
- * lock (`lock`, may be NULL when single-threaded). Config-space writes
- * arrive through the capability hook msix installs on the pci_cfg, i.e.
- * under the PCI host's lock: that hook takes `lock` itself (so lock order
- * is host lock -> msix lock). Callbacks run under `lock` and must not
- * re-enter msix. */
+ * lock (`lock`; NULL when single-threaded): it holds it around
+ * msix_bar_io, msix_set_pending and the queries. Config-space writes
+ * arrive through the capability hook msix installs on the pci_cfg, under
+ * the PCI host's lock; that hook takes `lock` itself, so the lock order
+ * is host lock -> msix lock, and the control word changes only with both
+ * held. Callbacks run under `lock` (and, from the hook, the host's lock
+ * too) and must not re-enter msix. */
 #ifndef ARCVMM_PCI_MSIX_H
 #define ARCVMM_PCI_MSIX_H
 #include <pthread.h>
@@ -72,7 +74,8 @@ int msix_init(struct msix *m, struct pci_cfg *cfg, unsigned nvec, unsigned bar,
  * nothing) when off is in neither the table nor the PBA. */
 bool msix_bar_io(struct msix *m, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
 /* Function reset: every vector masked with zero address/data, PBA clear,
- * enable and function mask clear. No callbacks. */
+ * enable and function mask clear. No callbacks. It writes the control
+ * word: call it with the host's lock held too, or while no vCPU runs. */
 void msix_reset(struct msix *m);
 
 bool msix_enabled(const struct msix *m);
@@ -80,7 +83,10 @@ bool msix_enabled(const struct msix *m);
 bool msix_masked(const struct msix *m, unsigned v);
 /* Vector v's message. -EINVAL if v >= nvec. */
 int msix_vector(const struct msix *m, unsigned v, uint64_t *addr, uint32_t *data);
-/* Record that v was to be signalled while masked (ignored if v >= nvec). */
+/* Record that v was to be signalled while masked (ignored if v >= nvec);
+ * the bit is delivered when v becomes unmasked. Call it only while
+ * msix_masked(m, v): a pending bit on an unmasked vector waits for the
+ * next mask/unmask. */
 void msix_set_pending(struct msix *m, unsigned v);
 bool msix_pending(const struct msix *m, unsigned v);
 #endif

@@ -210,8 +210,10 @@ static void fz_op(struct fz_dev *d, const uint8_t *op)
         else
             pci_host_cfc_io(&d->host, off & 3, buf, len, w);
         break;
-    case 2:
+    case 2:   /* the owner serialises BAR accesses with its lock */
+        pthread_mutex_lock(&d->irq_lock);
         (void)msix_bar_io(&d->msix, off & 0xffff, buf, len, w);
+        pthread_mutex_unlock(&d->irq_lock);
         break;
     case 3:
         if (w && (op[0] >> 3 & 7) == 7) {

@@ -1,5 +1,6 @@
 /* MSI-X: capability, table, PBA, masking, pending delivery, callbacks. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "base/le.h"
@@ -265,6 +266,39 @@ static void t_function_mask_and_enable(void)
     CHECK_EQ(ctrl(&d), NVEC - 1);
 }
 
+static pthread_mutex_t t_lock = PTHREAD_MUTEX_INITIALIZER;
+static int lock_held, lock_free;
+
+static void on_changed_locked(void *o, unsigned v)
+{
+    if (pthread_mutex_trylock(&t_lock) == 0) {
+        lock_free++;
+        pthread_mutex_unlock(&t_lock);
+    } else {
+        lock_held++;
+    }
+}
+
+/* The capability hook takes the owner's lock around its callbacks. */
+static void t_hook_takes_lock(void)
+{
+    static const struct msix_ops lops = { .vector_changed = on_changed_locked };
+    static struct pci_cfg c2;
+    static struct msix m2;
+    static const struct pci_cfg_ids ids = { .vendor = 1, .device = 2 };
+    CHECK_EQ(pci_cfg_init(&c2, &ids, NULL, NULL), 0);
+    CHECK_EQ(pci_cfg_bar_init(&c2, 0, 0x2000, 0), 0);
+    CHECK_EQ(msix_init(&m2, &c2, 2, 0, 0, 0x1000, &lops, NULL, &t_lock), 0);
+    uint8_t b[2];
+    le16_store(b, MSIX_CTRL_ENABLE);
+    pci_cfg_write(&c2, (unsigned)m2.cap + 2, b, 2);
+    CHECK_EQ(lock_held, 2);
+    CHECK_EQ(lock_free, 0);
+    CHECK(msix_enabled(&m2));
+    CHECK_EQ(pthread_mutex_trylock(&t_lock), 0);   /* released afterwards */
+    pthread_mutex_unlock(&t_lock);
+}
+
 int main(void)
 {
     RUN(t_capability);
@@ -272,5 +306,6 @@ int main(void)
     RUN(t_bad_table_accesses);
     RUN(t_pending_and_vector_unmask);
     RUN(t_function_mask_and_enable);
+    RUN(t_hook_takes_lock);
     return harness_done();
 }
