@@ -24,10 +24,21 @@ static uint8_t sum8(const uint8_t *p, size_t n)
     return s;
 }
 
-static const struct acpi_virtio_dev two_virtio[2] = {
+static const struct devmgr_mmio_window two_virtio[2] = {
     { X86_VIRTIO_MMIO_BASE, X86_VIRTIO_MMIO_SIZE, 5 },
     { X86_VIRTIO_MMIO_BASE + X86_VIRTIO_MMIO_SIZE, X86_VIRTIO_MMIO_SIZE, 6 },
 };
+
+/* A description with the first n of two_virtio and no PCI. */
+static struct devmgr_desc desc_virtio(int n)
+{
+    struct devmgr_desc d;
+    memset(&d, 0, sizeof(d));
+    for (int i = 0; i < n; i++)
+        d.mmio[i] = two_virtio[i];
+    d.nmmio = n;
+    return d;
+}
 
 /* Resolve a table address to a checked pointer inside buf[0..used): the
  * whole table (by its length field) must lie inside, with a good checksum
@@ -68,7 +79,8 @@ static void check_build(int ncpus, int nvirtio)
     uint8_t *buf = malloc(CAP);
     CHECK(buf);
     memset(buf, 0xee, CAP);
-    struct acpi_config cfg = { ncpus, nvirtio ? two_virtio : NULL, nvirtio };
+    struct devmgr_desc desc = desc_virtio(nvirtio);
+    struct acpi_config cfg = { ncpus, nvirtio ? &desc : NULL };
     ssize_t r = acpi_build(&cfg, BASE, buf, CAP);
     CHECK(r > 0);
     size_t used = (size_t)r;
@@ -205,7 +217,7 @@ static void check_build(int ncpus, int nvirtio)
         for (int b = 0; b < 4; b++) {
             mem[4 + b] = (uint8_t)(two_virtio[i].base >> (8 * b));
             mem[8 + b] = (uint8_t)(two_virtio[i].size >> (8 * b));
-            irq[5 + b] = (uint8_t)(two_virtio[i].irq >> (8 * b));
+            irq[5 + b] = (uint8_t)(two_virtio[i].gsi >> (8 * b));
         }
         CHECK_EQ(memfind(dsdt, dlen, mem, sizeof(mem)), 1);
         CHECK_EQ(memfind(dsdt, dlen, irq, sizeof(irq)), 1);
@@ -228,7 +240,7 @@ static void t_build_255cpu_2virtio(void) { check_build(255, 2); }
 static void t_bad_config(void)
 {
     static uint8_t buf[CAP];
-    struct acpi_config cfg = { 0, NULL, 0 };
+    struct acpi_config cfg = { 0, NULL };
     CHECK_EQ(acpi_build(&cfg, BASE, buf, sizeof(buf)), -EINVAL);
     cfg.ncpus = -1;
     CHECK_EQ(acpi_build(&cfg, BASE, buf, sizeof(buf)), -EINVAL);
@@ -236,24 +248,29 @@ static void t_bad_config(void)
     CHECK_EQ(acpi_build(&cfg, BASE, buf, sizeof(buf)), -EINVAL);
     CHECK_EQ(acpi_build(NULL, BASE, buf, sizeof(buf)), -EINVAL);
     cfg.ncpus = 1;
-    cfg.nvirtio = 2;                     /* virtio NULL */
+    struct devmgr_desc desc = desc_virtio(0);
+    cfg.dev = &desc;
+    desc.nmmio = -1;
     CHECK_EQ(acpi_build(&cfg, BASE, buf, sizeof(buf)), -EINVAL);
-    cfg.nvirtio = -1;
+    desc.nmmio = DEVMGR_MAX_MMIO + 1;
     CHECK_EQ(acpi_build(&cfg, BASE, buf, sizeof(buf)), -EINVAL);
-    cfg.nvirtio = 0;
+    desc.nmmio = 0;
     CHECK_EQ(acpi_build(&cfg, BASE + 8, buf, sizeof(buf)), -EINVAL);  /* misaligned */
     CHECK_EQ(acpi_build(&cfg, UINT64_MAX - 15, buf, sizeof(buf)), -EINVAL);  /* wraps */
 
-    struct acpi_virtio_dev d = { 0xfffff000ULL, 0x1000, 5 };
-    cfg.virtio = &d;
-    cfg.nvirtio = 1;
+    struct devmgr_mmio_window *d = &desc.mmio[0];
+    *d = (struct devmgr_mmio_window){ 0xfffff000ULL, 0x1000, 5 };
+    desc.nmmio = 1;
     CHECK(acpi_build(&cfg, BASE, buf, sizeof(buf)) > 0);   /* ends exactly at 4 GiB */
-    d.base = 0xfffff001ULL;
+    d->base = 0xfffff001ULL;
     CHECK_EQ(acpi_build(&cfg, BASE, buf, sizeof(buf)), -EINVAL);
-    d.base = 0x100000000ULL;
+    d->base = 0x100000000ULL;
     CHECK_EQ(acpi_build(&cfg, BASE, buf, sizeof(buf)), -EINVAL);
-    d.base = 0xd0000000ULL;
-    d.size = 0;
+    d->base = 0;
+    d->size = 0x100000000ULL;                /* below 4 GiB, but too big for Memory32Fixed */
+    CHECK_EQ(acpi_build(&cfg, BASE, buf, sizeof(buf)), -EINVAL);
+    d->base = 0xd0000000ULL;
+    d->size = 0;
     CHECK_EQ(acpi_build(&cfg, BASE, buf, sizeof(buf)), -EINVAL);
 
     uint8_t *out = NULL;
@@ -263,24 +280,25 @@ static void t_bad_config(void)
     CHECK(out == NULL);
 }
 
-/* 256 virtio devices (names up to VRFF) fit in the ACPI window; 257 don't. */
+/* A full description (DEVMGR_MAX_MMIO windows, names up to VR1F) fits. */
 static void t_many_virtio(void)
 {
     static uint8_t buf[CAP];
-    static struct acpi_virtio_dev v[257];
-    for (int i = 0; i < 257; i++) {
-        v[i].base = X86_VIRTIO_MMIO_BASE + (uint64_t)i * X86_VIRTIO_MMIO_SIZE;
-        v[i].size = X86_VIRTIO_MMIO_SIZE;
-        v[i].irq = (uint32_t)(5 + i % 4);
+    struct devmgr_desc desc;
+    memset(&desc, 0, sizeof(desc));
+    for (int i = 0; i < DEVMGR_MAX_MMIO; i++) {
+        desc.mmio[i].base = X86_VIRTIO_MMIO_BASE + (uint64_t)i * X86_VIRTIO_MMIO_SIZE;
+        desc.mmio[i].size = X86_VIRTIO_MMIO_SIZE;
+        desc.mmio[i].gsi = (uint32_t)(5 + i % 4);
     }
-    struct acpi_config cfg = { 2, v, 256 };
+    desc.nmmio = DEVMGR_MAX_MMIO;
+    struct acpi_config cfg = { 2, &desc };
     ssize_t r = acpi_build(&cfg, BASE, buf, sizeof(buf));
     CHECK(r > 0);
-    CHECK(memfind(buf, (size_t)r, "VRFF", 4) == 1);
+    CHECK(memfind(buf, (size_t)r, "VR1F", 4) == 1);
     CHECK(memfind(buf, (size_t)r, "VR0A", 4) == 1);
-    CHECK(memfind(buf, (size_t)r, "LNRO0005", 8) == 256);
-    cfg.nvirtio = 257;
-    CHECK_EQ(acpi_build(&cfg, BASE, buf, sizeof(buf)), -EINVAL);
+    CHECK(memfind(buf, (size_t)r, "VR20", 4) == 0);
+    CHECK(memfind(buf, (size_t)r, "LNRO0005", 8) == DEVMGR_MAX_MMIO);
 }
 
 /* Tables above 4 GiB: the 32-bit DSDT field is left 0, X_DSDT holds it. */
@@ -288,7 +306,7 @@ static void t_high_base(void)
 {
     static uint8_t buf[CAP];
     const uint64_t base = 0x100000000ULL;
-    struct acpi_config cfg = { 1, NULL, 0 };
+    struct acpi_config cfg = { 1, NULL };
     ssize_t r = acpi_build(&cfg, base, buf, sizeof(buf));
     CHECK(r > 0);
     const uint8_t *xsdt = table_at(buf, (size_t)r, base, le64_load(buf + 24), "XSDT");
@@ -352,7 +370,8 @@ static void iasl_check(const char *dir)
 {
     char path[256], cmd[512], log[256];
     static uint8_t buf[CAP];
-    struct acpi_config cfg = { 4, two_virtio, 2 };
+    struct devmgr_desc desc = desc_virtio(2);
+    struct acpi_config cfg = { 4, &desc };
     ssize_t r = acpi_build(&cfg, BASE, buf, sizeof(buf));
     CHECK(r > 0);
 

@@ -74,7 +74,6 @@
 #define MPS_EDGE               (0x1 << 2)
 #define MPS_LEVEL              (0x3 << 2)
 
-#define ACPI_MAX_VIRTIO        256
 
 static uint8_t checksum(const uint8_t *p, size_t n)
 {
@@ -118,14 +117,14 @@ static int config_valid(const struct acpi_config *cfg)
 {
     if (!cfg || cfg->ncpus < 1 || cfg->ncpus > 255)
         return 0;
-    if (cfg->nvirtio < 0 || cfg->nvirtio > ACPI_MAX_VIRTIO)
+    if (!cfg->dev)
+        return 1;
+    if (cfg->dev->nmmio < 0 || cfg->dev->nmmio > DEVMGR_MAX_MMIO)
         return 0;
-    if (cfg->nvirtio > 0 && !cfg->virtio)
-        return 0;
-    for (int i = 0; i < cfg->nvirtio; i++) {
-        const struct acpi_virtio_dev *d = &cfg->virtio[i];
+    for (int i = 0; i < cfg->dev->nmmio; i++) {
+        const struct devmgr_mmio_window *d = &cfg->dev->mmio[i];
         /* Memory32Fixed: the whole window must lie below 4 GiB. */
-        if (d->size == 0 || d->base > 0x100000000ULL - d->size)
+        if (d->size == 0 || d->size > UINT32_MAX || d->base > 0x100000000ULL - d->size)
             return 0;
     }
     return 1;
@@ -166,16 +165,16 @@ static void dsdt_body(const struct acpi_config *cfg, struct aml *out)
     aml_free(&dev);
 
     /* virtio-mmio devices, matched by Linux's virtio_mmio driver. */
-    for (int i = 0; i < cfg->nvirtio; i++) {
-        const struct acpi_virtio_dev *d = &cfg->virtio[i];
+    for (int i = 0; cfg->dev && i < cfg->dev->nmmio; i++) {
+        const struct devmgr_mmio_window *d = &cfg->dev->mmio[i];
         char name[8];
         snprintf(name, sizeof(name), "VR%02X", (unsigned)i & 0xff);
         aml_init(&dev);
         aml_init(&res);
         aml_name_string(&dev, "_HID", "LNRO0005");
         aml_name_integer(&dev, "_UID", (uint64_t)i);
-        aml_res_mem32_fixed(&res, 1, (uint32_t)d->base, d->size);
-        aml_res_ext_irq(&res, AML_IRQ_CONSUMER | AML_IRQ_EDGE, d->irq);
+        aml_res_mem32_fixed(&res, 1, (uint32_t)d->base, (uint32_t)d->size);
+        aml_res_ext_irq(&res, AML_IRQ_CONSUMER | AML_IRQ_EDGE, d->gsi);
         aml_res_end(&res);
         aml_name(&dev, "_CRS");
         aml_buffer(&dev, &res);
