@@ -1,5 +1,6 @@
-/* x86 ACPI tables for a hardware-reduced platform: RSDP, XSDT, FADT, MADT
- * and a DSDT (AML) describing COM1, the virtio-mmio devices and _S5.
+/* x86 ACPI tables for a hardware-reduced platform: RSDP, XSDT, FADT, MADT,
+ * a DSDT (AML) describing COM1, the virtio-mmio devices and _S5, and, when
+ * there is a PCI host bridge, an MCFG and the bridge \_SB.PCI0 in the DSDT.
  * Pure builder: fills a caller buffer, touches no guest state. The devices
  * come from the device manager's plain description (devmgr/desc.h). */
 #ifndef ARCVMM_X86_ACPI_H
@@ -14,7 +15,10 @@ struct acpi_config {
     int ncpus;                      /* 1..255, APIC ids 0..ncpus-1 */
     /* The attached devices; NULL: none. Each virtio-mmio window (names
      * VR00..VR1F) must be non-empty and end at or below 4 GiB; its gsi is
-     * an IOAPIC pin. */
+     * an IOAPIC pin. A present PCI host has 1 MiB of ECAM per bus of
+     * bus_start..bus_end, below 4 GiB; a 32-bit window below 4 GiB; and
+     * at most one INTx entry per slot (0..31). A window of size 0 is left
+     * out. */
     const struct devmgr_desc *dev;
 };
 
@@ -23,7 +27,8 @@ struct acpi_config {
  * The RSDP is at offset 0; base must be 16-byte aligned. Returns the bytes
  * used, -ENOSPC if cap is too small, -EINVAL on a bad config (ncpus out of
  * range, nmmio < 0 or > DEVMGR_MAX_MMIO, a window with size 0 or ending
- * above 4 GiB, a misaligned or overflowing base), or
+ * above 4 GiB, a PCI host breaking the rules above, a misaligned or
+ * overflowing base), or
  * -ENOMEM. Bytes of buf past the returned length are left untouched. */
 ssize_t acpi_build(const struct acpi_config *cfg, uint64_t base, uint8_t *buf, size_t cap);
 
