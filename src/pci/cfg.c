@@ -180,6 +180,8 @@ void pci_cfg_default_write(struct pci_cfg *c, unsigned off, const uint8_t *data,
     for (unsigned i = 0; i < len; i++) {
         uint8_t *b = &c->data[off + i];
         uint8_t wm = c->wmask[off + i], w1c = c->w1c[off + i];
+        if (!wm && !w1c)
+            continue;   /* read-only: not even rewritten (see set_intx_status) */
         *b = (uint8_t)((*b & ~wm) | (data[i] & wm));
         *b &= (uint8_t)~(data[i] & w1c);
     }

@@ -130,7 +130,9 @@ int pci_cfg_cap_set_hook(struct pci_cfg *c, unsigned off, pci_cap_fn fn, void *o
 /* Set the write mask of bytes [off, off+len) to mask (the owner's
  * writable capability fields). 0 or -EINVAL (outside config space). */
 int pci_cfg_set_wmask(struct pci_cfg *c, unsigned off, unsigned len, uint8_t mask);
-/* Set or clear the Status register's Interrupt Status bit (INTx level). */
+/* Set or clear the Status register's Interrupt Status bit (INTx level).
+ * A config-space write like any other: same serialisation (the host's
+ * lock). Guest writes never touch that byte (it has no writable bits). */
 void pci_cfg_set_intx_status(struct pci_cfg *c, bool level);
 /* The Command register. */
 uint16_t pci_cfg_command(const struct pci_cfg *c);

@@ -23,13 +23,6 @@ static uint16_t ctrl_get(const struct msix *m)
     return le16_load(m->cfg->data + m->cap + 2);
 }
 
-/* v's effective mask under message control word ctrl */
-static bool masked_with(const struct msix *m, unsigned v, uint16_t ctrl)
-{
-    return !(ctrl & MSIX_CTRL_ENABLE) || (ctrl & MSIX_CTRL_FMASK) ||
-           (m->table[v][E_CTRL] & MSIX_VEC_MASKED);
-}
-
 static void lock(struct msix *m)
 {
     if (m->lock)
@@ -48,18 +41,19 @@ static void changed(struct msix *m, unsigned v)
         m->ops->vector_changed(m->opaque, v);
 }
 
-/* v was masked and no longer is: deliver what it kept pending */
-static void unmasked(struct msix *m, unsigned v)
+/* After a change: an unmasked v delivers what it kept pending */
+static void flush(struct msix *m, unsigned v)
 {
-    if (!msix_pending(m, v))
+    if (msix_vector_masked(m, v) || !msix_pending(m, v))
         return;
     m->pba[v / 64] &= ~(1ULL << (v % 64));
     if (m->ops && m->ops->deliver)
         m->ops->deliver(m->opaque, v);
 }
 
-/* Capability hook: a write to the control word may flip enable or the
- * function mask, which changes every vector's effective state. */
+/* Capability hook, entered from a config access under the PCI host's
+ * lock, so it takes the owner's lock itself. A write to the control word
+ * may flip enable or the function mask: every vector's state changes. */
 static void cap_io(void *opaque, struct pci_cfg *c, unsigned off, uint8_t *data, uint32_t len,
                    bool is_write)
 {
@@ -71,13 +65,11 @@ static void cap_io(void *opaque, struct pci_cfg *c, unsigned off, uint8_t *data,
     lock(m);
     uint16_t old = ctrl_get(m);
     pci_cfg_default_write(c, off, data, len);
-    uint16_t now = ctrl_get(m);
-    if ((old ^ now) & (MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK)) {
+    if ((old ^ ctrl_get(m)) & (MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK)) {
         for (unsigned v = 0; v < m->nvec; v++)
             changed(m, v);
         for (unsigned v = 0; v < m->nvec; v++)
-            if (masked_with(m, v, old) && !masked_with(m, v, now))
-                unmasked(m, v);
+            flush(m, v);
     }
     unlock(m);
 }
@@ -145,14 +137,13 @@ static void table_io(struct msix *m, uint32_t rel, uint8_t *data, uint32_t len, 
     }
     uint32_t before[4];
     memcpy(before, m->table[v], sizeof(before));
-    bool was_masked = masked_with(m, v, ctrl_get(m));
     entry_store(m, v, d, le32_load(data));
     if (len == 8)
         entry_store(m, v, d + 1, le32_load(data + 4));
-    if (memcmp(before, m->table[v], sizeof(before)))
+    if (memcmp(before, m->table[v], sizeof(before))) {
         changed(m, v);
-    if (was_masked && !masked_with(m, v, ctrl_get(m)))
-        unmasked(m, v);
+        flush(m, v);
+    }
 }
 
 static void pba_read(struct msix *m, uint32_t rel, uint8_t *data, uint32_t len)
@@ -178,12 +169,10 @@ bool msix_bar_io(struct msix *m, uint64_t off, uint8_t *data, uint32_t len, bool
             memset(data, 0, len);
         return true;
     }
-    lock(m);
     if (in_table)
         table_io(m, rel, data, len, is_write);
     else if (!is_write)
         pba_read(m, rel, data, len);
-    unlock(m);
     return true;
 }
 
@@ -192,9 +181,13 @@ bool msix_enabled(const struct msix *m)
     return m->cfg && (ctrl_get(m) & MSIX_CTRL_ENABLE);
 }
 
-bool msix_masked(const struct msix *m, unsigned v)
+bool msix_vector_masked(const struct msix *m, unsigned v)
 {
-    return v >= m->nvec || !m->cfg || masked_with(m, v, ctrl_get(m));
+    if (v >= m->nvec || !m->cfg)
+        return true;
+    uint16_t ctrl = ctrl_get(m);
+    return !(ctrl & MSIX_CTRL_ENABLE) || (ctrl & MSIX_CTRL_FMASK) ||
+           (m->table[v][E_CTRL] & MSIX_VEC_MASKED);
 }
 
 int msix_vector(const struct msix *m, unsigned v, uint64_t *addr, uint32_t *data)
@@ -204,6 +197,17 @@ int msix_vector(const struct msix *m, unsigned v, uint64_t *addr, uint32_t *data
     *addr = (uint64_t)m->table[v][E_ADDR_HI] << 32 | m->table[v][E_ADDR_LO];
     *data = m->table[v][E_DATA];
     return 0;
+}
+
+bool msix_notify(struct msix *m, unsigned v, uint64_t *addr, uint32_t *data)
+{
+    if (v >= m->nvec)
+        return false;
+    if (msix_vector_masked(m, v)) {
+        msix_set_pending(m, v);
+        return false;
+    }
+    return msix_vector(m, v, addr, data) == 0;
 }
 
 void msix_set_pending(struct msix *m, unsigned v)

@@ -12,20 +12,35 @@
  * aligned; any other access inside them is ignored on write and reads as
  * zero. The PBA is read-only. An 8-byte table access covers two dwords.
  *
- * The owner backs each vector (e.g. a KVM irqfd on an MSI route) and is
- * told when a vector's effective state changes: ops->vector_changed(v)
- * after a write changed v's address, data or mask, and for every vector
- * when enable or function mask flips. When a vector becomes effectively
- * unmasked (its mask, the function mask or enable changed) with its
- * pending bit set, the bit clears and ops->deliver(v) asks the owner to
- * interrupt now (after the vector_changed calls).
+ * The owner backs each vector and is told when its effective state
+ * changes: ops->vector_changed(v) after a write changed v's address, data
+ * or mask bit, and for every vector when enable or function mask flips.
+ * Right after those calls, every vector they named that is now
+ * effectively unmasked and has its pending bit set gets the bit cleared
+ * and ops->deliver(v): the owner sends v's message now.
+ *
+ * Delivery, two ways (an owner may mix them per vector):
+ *  - slow path: the device's "interrupt!" goes through msix_notify(),
+ *    which either hands back the message to send now (KVM_SIGNAL_MSI) or,
+ *    when the vector is masked, sets its pending bit; deliver() later
+ *    sends it. Nothing else to do.
+ *  - irqfd: v's eventfd is bound to a KVM MSI route while v is unmasked,
+ *    so signals bypass msix. In vector_changed the owner re-reads
+ *    msix_vector_masked/msix_vector: masked -> unbind the irqfd (signals
+ *    now pile up in the eventfd's counter); unmasked -> update the route,
+ *    drain the eventfd and, if it had fired, call msix_set_pending(v)
+ *    (from inside vector_changed: deliver(v) follows), then bind it
+ *    again. Until drained, such a signal is not in the PBA.
  *
  * Locking: the owner serialises every call on one msix with its own leaf
- * lock (`lock`, may be NULL when single-threaded). Config-space writes
- * arrive through the capability hook msix installs on the pci_cfg, i.e.
- * under the PCI host's lock: that hook takes `lock` itself (so lock order
- * is host lock -> msix lock). Callbacks run under `lock` and must not
- * re-enter msix. */
+ * lock (`lock`; NULL when single-threaded): it holds it around
+ * msix_bar_io, msix_notify, msix_set_pending and the queries. Config
+ * writes arrive through the capability hook msix installs on the pci_cfg,
+ * under the PCI host's lock; that hook takes `lock` itself, so the lock
+ * order is host lock -> msix lock, and the control word changes only with
+ * both held. Callbacks run under `lock` (and, from the hook, the host's
+ * lock too); they may call the queries, msix_notify and msix_set_pending,
+ * but not msix_bar_io, msix_reset or a config access. */
 #ifndef ARCVMM_PCI_MSIX_H
 #define ARCVMM_PCI_MSIX_H
 #include <pthread.h>
@@ -72,15 +87,23 @@ int msix_init(struct msix *m, struct pci_cfg *cfg, unsigned nvec, unsigned bar,
  * nothing) when off is in neither the table nor the PBA. */
 bool msix_bar_io(struct msix *m, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
 /* Function reset: every vector masked with zero address/data, PBA clear,
- * enable and function mask clear. No callbacks. */
+ * enable and function mask clear. No callbacks. It writes the control
+ * word: call it with the host's lock held too, or while no vCPU runs. */
 void msix_reset(struct msix *m);
 
 bool msix_enabled(const struct msix *m);
 /* Function mask || vector mask || !enable (true for v >= nvec). */
-bool msix_masked(const struct msix *m, unsigned v);
+bool msix_vector_masked(const struct msix *m, unsigned v);
 /* Vector v's message. -EINVAL if v >= nvec. */
 int msix_vector(const struct msix *m, unsigned v, uint64_t *addr, uint32_t *data);
-/* Record that v was to be signalled while masked (ignored if v >= nvec). */
+/* Signal vector v (slow path). Unmasked: true with its message in
+ * *addr and *data, to send now. Masked: sets v's pending bit, false. False
+ * and nothing else for v >= nvec. */
+bool msix_notify(struct msix *m, unsigned v, uint64_t *addr, uint32_t *data);
+/* Record that v was to be signalled while masked (ignored if v >= nvec);
+ * the bit is delivered when v becomes unmasked. Call it while
+ * msix_vector_masked(m, v) or from vector_changed(v): on an unmasked
+ * vector outside that callback the bit waits for v's next change. */
 void msix_set_pending(struct msix *m, unsigned v);
 bool msix_pending(const struct msix *m, unsigned v);
 #endif

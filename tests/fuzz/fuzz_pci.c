@@ -9,8 +9,9 @@
  * Input: a sequence of 8-byte ops (a trailing partial op is dropped):
  *
  *   byte 0   bits 1:0 space: 0 ECAM, 1 ports 0xCF8-0xCFF, 2 BAR 0 (MSI-X
- *            table/PBA), 3 the pci_cfg directly (or, for write with len
- *            code 7, msix_set_pending(value))
+ *            table/PBA), 3 the pci_cfg directly (or, with len code 7,
+ *            msix_set_pending(value) for a write, msix_notify(value) for
+ *            a read)
  *            bit 2    write
  *            bits 5:3 len code: 1, 2, 4, 8, 0, 3, 16, 4
  *   byte 1-3 offset (24 bits LE; ECAM: bus 0-15 / dev / fn / reg;
@@ -83,14 +84,14 @@ static void on_changed(void *o, unsigned v)
     PZ_ASSERT(v < NVEC);
     PZ_ASSERT(msix_vector(&d->msix, v, &a, &val) == 0);
     PZ_ASSERT((a & 3) == 0);
-    (void)msix_masked(&d->msix, v);
+    (void)msix_vector_masked(&d->msix, v);
 }
 
 static void on_deliver(void *o, unsigned v)
 {
     struct fz_dev *d = o;
     PZ_ASSERT(v < NVEC);
-    PZ_ASSERT(!msix_masked(&d->msix, v));
+    PZ_ASSERT(!msix_vector_masked(&d->msix, v));
     PZ_ASSERT(!msix_pending(&d->msix, v));
 }
 
@@ -210,14 +211,25 @@ static void fz_op(struct fz_dev *d, const uint8_t *op)
         else
             pci_host_cfc_io(&d->host, off & 3, buf, len, w);
         break;
-    case 2:
+    case 2:   /* the owner serialises BAR accesses with its lock */
+        pthread_mutex_lock(&d->irq_lock);
         (void)msix_bar_io(&d->msix, off & 0xffff, buf, len, w);
+        pthread_mutex_unlock(&d->irq_lock);
         break;
     case 3:
-        if (w && (op[0] >> 3 & 7) == 7) {
+        if ((op[0] >> 3 & 7) == 7) {
+            unsigned v = op[4];
+            uint64_t a;
+            uint32_t val;
             pthread_mutex_lock(&d->irq_lock);
-            msix_set_pending(&d->msix, op[4]);
-            PZ_ASSERT(msix_pending(&d->msix, op[4]) == (op[4] < NVEC));
+            bool masked = msix_vector_masked(&d->msix, v), was = msix_pending(&d->msix, v);
+            if (w)
+                msix_set_pending(&d->msix, v);
+            else if (msix_notify(&d->msix, v, &a, &val))
+                PZ_ASSERT(!masked && v < NVEC && (a & 3) == 0);
+            else
+                PZ_ASSERT(masked);
+            PZ_ASSERT(msix_pending(&d->msix, v) == (v < NVEC && (w || masked || was)));
             pthread_mutex_unlock(&d->irq_lock);
         } else if (w) {
             pthread_mutex_lock(&d->host.lock);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerate the committed seed corpus tests/fuzz/corpus/pci/ (op format in
 fuzz_pci.c): what a guest's enumeration does through ECAM and through
-ports 0xCF8/0xCFC, then MSI-X programming, masking and PBA reads."""
+ports 0xCF8/0xCFC, then MSI-X programming, masking, pending (set by the
+owner or by msix_notify) and PBA reads."""
 import os
 import struct
 
@@ -15,6 +16,14 @@ def op(space, off, ln, value=0, write=False, pending=False):
     code = 7 if pending else LEN[ln]
     return struct.pack('<BBHI', space | (4 if write else 0) | code << 3,
                        off & 0xff, (off >> 8) & 0xffff, value & 0xffffffff)
+
+
+def set_pending(v):
+    return op(CFG, 0, 0, v, True, pending=True)
+
+
+def notify(v):
+    return op(CFG, 0, 0, v, False, pending=True)
 
 
 def ecam(reg, ln=4, value=None, dev=SLOT, fn=0, bus=0):
@@ -59,10 +68,11 @@ def msix_program():
         s += bar(0x4000 + 16 * v + 4, 4, 0)
         s += bar(0x4000 + 16 * v + 8, 4, 0x4020 + v)
     s += ecam(MSIX_CAP + 2, 2, 0xc000)                  # enable, function masked
-    s += op(CFG, 0, 0, 3, True, pending=True) + op(CFG, 0, 0, 8, True, pending=True)
+    s += set_pending(3) + set_pending(8) + notify(5)
     for v in range(9):
         s += bar(0x4000 + 16 * v + 12, 4, 0)            # unmask each vector
     s += ecam(MSIX_CAP + 2, 2, 0x8000)                  # function unmask: deliveries
+    s += notify(5) + notify(9)
     s += bar(0x5000, 8) + bar(0x5000, 4) + bar(0x5004, 4)
     return s
 

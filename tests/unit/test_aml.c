@@ -269,6 +269,178 @@ static void t_method(void)
     aml_free(&a);
 }
 
+static void t_args_and_operators(void)
+{
+    struct aml a;
+    aml_init(&a);
+    for (unsigned i = 0; i <= 6; i++)
+        aml_arg(&a, i);
+    aml_local(&a, 0);
+    aml_local(&a, 7);
+    aml_lequal(&a);
+    aml_lnot(&a);
+    aml_or(&a);
+    AML_IS(&a, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x60, 0x67, 0x93, 0x92, 0x7d);
+    aml_arg(&a, 7);
+    CHECK_EQ(a.err, -EINVAL);
+    aml_free(&a);
+    aml_init(&a);
+    aml_local(&a, 8);
+    CHECK_EQ(a.err, -EINVAL);
+    aml_free(&a);
+}
+
+/* If (LNot (LEqual (Arg0, One))) { Or (Local0, 4, Local0) } by hand:
+ * IfOp PkgLength(10) LNotOp LEqualOp Arg0Op OneOp OrOp Local0Op BytePrefix 4 Local0Op. */
+static void t_if(void)
+{
+    struct aml a, pred, body;
+    aml_init(&a);
+    aml_init(&pred);
+    aml_init(&body);
+    aml_lnot(&pred);
+    aml_lequal(&pred);
+    aml_arg(&pred, 0);
+    aml_integer(&pred, 1);
+    aml_or(&body);
+    aml_local(&body, 0);
+    aml_integer(&body, 4);
+    aml_local(&body, 0);
+    aml_if(&a, &pred, &body);
+    AML_IS(&a, 0xa0, 0x0a, 0x92, 0x93, 0x68, 0x01, 0x7d, 0x60, 0x0a, 0x04, 0x60);
+    aml_free(&body);
+    aml_init(&body);
+    aml_namestring(&body, "bad");
+    aml_if(&a, &pred, &body);               /* a child's error reaches the parent */
+    CHECK_EQ(a.err, -EINVAL);
+    aml_free(&body);
+    aml_free(&pred);
+    aml_free(&a);
+}
+
+static void t_create_dword_field(void)
+{
+    struct aml a, src;
+    aml_init(&a);
+    aml_init(&src);
+    aml_arg(&src, 3);
+    aml_create_dword_field(&a, &src, 0, "CDW1");
+    aml_create_dword_field(&a, &src, 8, "CDW3");
+    AML_IS(&a, 0x8a, 0x6b, 0x00, 'C', 'D', 'W', '1',
+               0x8a, 0x6b, 0x0a, 0x08, 'C', 'D', 'W', '3');
+    aml_create_dword_field(&a, &src, 0, "cdw1");
+    CHECK_EQ(a.err, -EINVAL);
+    aml_free(&src);
+    aml_free(&a);
+}
+
+/* The PCI host bridge _OSC UUID, as the ACPI spec's ToUUID lays it out. */
+static void t_uuid(void)
+{
+    struct aml a;
+    aml_init(&a);
+    aml_uuid(&a, "33DB4D5B-1FF7-401C-9657-7441C03DD766");
+    AML_IS(&a, 0x11, 0x13, 0x0a, 0x10,
+               0x5b, 0x4d, 0xdb, 0x33, 0xf7, 0x1f, 0x1c, 0x40,
+               0x96, 0x57, 0x74, 0x41, 0xc0, 0x3d, 0xd7, 0x66);
+    aml_free(&a);
+    aml_init(&a);
+    aml_uuid(&a, "33db4d5b-1ff7-401c-9657-7441c03dd766");   /* lower case is fine */
+    CHECK_EQ(a.err, 0);
+    CHECK_EQ(a.buf[4], 0x5b);
+    aml_free(&a);
+    static const char *const bad[] = {
+        "33DB4D5B-1FF7-401C-9657-7441C03DD76",      /* short */
+        "33DB4D5B-1FF7-401C-9657-7441C03DD7666",    /* long */
+        "33DB4D5B_1FF7-401C-9657-7441C03DD766",     /* separator */
+        "33DB4D5B-1FF7-401C-9657-7441C03DD76G",     /* not hex */
+        "",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        aml_init(&a);
+        aml_uuid(&a, bad[i]);
+        CHECK_EQ(a.err, -EINVAL);
+        CHECK_EQ(a.len, 0);
+        aml_free(&a);
+    }
+}
+
+/* WordBusNumber / DWordMemory / QWordMemory, assembled by hand (ACPI 6.x
+ * 6.4.3.5): tag, length, type, flags 0x0c (producer, positive decode, min
+ * and max fixed), type-specific flags, then granularity, min, max,
+ * translation, length. */
+static void t_address_space_descriptors(void)
+{
+    struct aml a;
+    aml_init(&a);
+    aml_res_word_bus_number(&a, 0, 0x7f);
+    AML_IS(&a, 0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00,
+               0x00, 0x00, 0x00, 0x00, 0x7f, 0x00, 0x00, 0x00, 0x80, 0x00);
+    aml_free(&a);
+
+    aml_init(&a);
+    aml_res_dword_memory(&a, AML_MEM_NONCACHEABLE, 0xc0000000, 0xcfffffff);
+    AML_IS(&a, 0x87, 0x17, 0x00, 0x00, 0x0c, 0x01,
+               0x00, 0x00, 0x00, 0x00,  0x00, 0x00, 0x00, 0xc0,
+               0xff, 0xff, 0xff, 0xcf,  0x00, 0x00, 0x00, 0x00,
+               0x00, 0x00, 0x00, 0x10);
+    aml_free(&a);
+
+    aml_init(&a);
+    aml_res_qword_memory(&a, AML_MEM_PREFETCHABLE, 0x100000000ULL, 0x4ffffffffULL);
+    AML_IS(&a, 0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x07,
+               0, 0, 0, 0, 0, 0, 0, 0,
+               0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+               0xff, 0xff, 0xff, 0xff, 0x04, 0x00, 0x00, 0x00,
+               0, 0, 0, 0, 0, 0, 0, 0,
+               0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00);
+    aml_free(&a);
+
+    /* One-unit ranges and the largest ranges that still have a length. */
+    aml_init(&a);
+    aml_res_word_bus_number(&a, 5, 5);
+    aml_res_word_bus_number(&a, 1, 0xffff);
+    aml_res_dword_memory(&a, AML_MEM_CACHEABLE, 0, 0xfffffffe);
+    aml_res_qword_memory(&a, AML_MEM_WRITE_COMBINING, 1, UINT64_MAX);
+    CHECK_EQ(a.err, 0);
+    CHECK_EQ(a.len, 16 + 16 + 26 + 46);
+    CHECK_EQ(a.buf[14] | a.buf[15] << 8, 1);            /* length 1 */
+    CHECK_EQ(a.buf[32 + 5], 0x03);                      /* cacheable, read-write */
+    CHECK_EQ(a.buf[58 + 5], 0x05);                      /* write-combining */
+    aml_free(&a);
+
+    /* Inverted ranges, lengths that do not fit, bad caching types. */
+    aml_init(&a);
+    aml_res_word_bus_number(&a, 2, 1);
+    CHECK_EQ(a.err, -EINVAL);
+    aml_free(&a);
+    aml_init(&a);
+    aml_res_word_bus_number(&a, 0, 0xffff);
+    CHECK_EQ(a.err, -EINVAL);
+    aml_free(&a);
+    aml_init(&a);
+    aml_res_dword_memory(&a, AML_MEM_NONCACHEABLE, 0, 0xffffffff);
+    CHECK_EQ(a.err, -EINVAL);
+    aml_free(&a);
+    aml_init(&a);
+    aml_res_qword_memory(&a, AML_MEM_NONCACHEABLE, 0, UINT64_MAX);
+    CHECK_EQ(a.err, -EINVAL);
+    aml_free(&a);
+    aml_init(&a);
+    aml_res_qword_memory(&a, AML_MEM_NONCACHEABLE, 0x2000, 0x1fff);
+    CHECK_EQ(a.err, -EINVAL);
+    aml_free(&a);
+    aml_init(&a);
+    aml_res_dword_memory(&a, 4, 0, 1);
+    CHECK_EQ(a.err, -EINVAL);
+    aml_free(&a);
+    aml_init(&a);
+    aml_res_qword_memory(&a, 4, 0, 1);
+    CHECK_EQ(a.err, -EINVAL);
+    CHECK_EQ(a.len, 0);
+    aml_free(&a);
+}
+
 static void t_resources(void)
 {
     struct aml a;
@@ -402,6 +574,11 @@ int main(void)
     RUN(t_name_and_package);
     RUN(t_device_hand_assembled);
     RUN(t_method);
+    RUN(t_args_and_operators);
+    RUN(t_if);
+    RUN(t_create_dword_field);
+    RUN(t_uuid);
+    RUN(t_address_space_descriptors);
     RUN(t_resources);
     RUN(t_end_tag_checksum);
     RUN(t_sticky_errors);

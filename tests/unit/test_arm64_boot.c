@@ -299,9 +299,12 @@ static bool empty_prop(const void *fdt, const char *path, const char *name)
               (int)(sizeof((const uint32_t[]){ __VA_ARGS__ }) / 4))
 
 static const uint64_t mpidr3[3] = { 0x80000000, 0x80000001, 0x80000100 };
-static const struct arm64_fdt_virtio vdev2[2] = {
-    { ARM64_VIRTIO_MMIO_BASE, 0x1000, 16 },
-    { ARM64_VIRTIO_MMIO_BASE + 0x1000, 0x1000, 17 },
+static const struct devmgr_desc desc2 = {
+    .mmio = {
+        { ARM64_VIRTIO_MMIO_BASE, 0x1000, 16 },
+        { ARM64_VIRTIO_MMIO_BASE + 0x1000, 0x1000, 17 },
+    },
+    .nmmio = 2,
 };
 static const uint8_t seed[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
 
@@ -314,7 +317,7 @@ static struct arm64_fdt_config full_config(void)
         .gicr_base = ARM64_GICR_BASE, .gicr_size = 3 * ARM64_GICR_SIZE_PER_CPU,
         .uart_base = ARM64_UART_BASE, .uart_size = ARM64_UART_SIZE,
         .uart_spi = ARM64_UART_SPI, .uart_clock_hz = ARM64_UART_CLOCK_HZ,
-        .virtio = vdev2, .nvirtio = 2,
+        .dev = &desc2,
         .cmdline = "console=ttyAMA0 root=/dev/vda",
         .initrd_gpa = 0x5f000000, .initrd_size = 0x123456,
         .rng_seed = seed, .rng_seed_len = sizeof(seed),
@@ -422,7 +425,7 @@ static void t_fdt_full(void)
     for (int v = 0; v < 2; v++) {
         CHECK_EQ(nprops(dtb, vnames[v]), 4);
         CHECK(str_is(dtb, vnames[v], "compatible", "virtio,mmio"));
-        CHECK(CELLS(dtb, vnames[v], "reg", 0, (uint32_t)vdev2[v].base, 0, 0x1000));
+        CHECK(CELLS(dtb, vnames[v], "reg", 0, (uint32_t)desc2.mmio[v].base, 0, 0x1000));
         CHECK(CELLS(dtb, vnames[v], "interrupts", 0, 16 + (uint32_t)v, 1));
         CHECK(empty_prop(dtb, vnames[v], "dma-coherent"));
     }
@@ -439,8 +442,7 @@ static void t_fdt_minimal(void)
     uint64_t one = 0x80000000;
     c.ncpus = 1;
     c.mpidr = &one;
-    c.nvirtio = 0;
-    c.virtio = NULL;
+    c.dev = NULL;
     c.initrd_size = 0;
     c.rng_seed = NULL;
     c.rng_seed_len = 0;
@@ -504,8 +506,12 @@ static void t_fdt_errors(void)
     c = full_config();
     c.mpidr = NULL;
     CHECK_EQ(arm64_fdt_build(&c, dtb, sizeof(dtb)), -EINVAL);
+    struct devmgr_desc bad = desc2;
     c = full_config();
-    c.virtio = NULL;
+    c.dev = &bad;
+    bad.nmmio = -1;
+    CHECK_EQ(arm64_fdt_build(&c, dtb, sizeof(dtb)), -EINVAL);
+    bad.nmmio = DEVMGR_MAX_MMIO + 1;
     CHECK_EQ(arm64_fdt_build(&c, dtb, sizeof(dtb)), -EINVAL);
 }
 

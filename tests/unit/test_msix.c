@@ -1,5 +1,6 @@
 /* MSI-X: capability, table, PBA, masking, pending delivery, callbacks. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "base/le.h"
@@ -122,11 +123,11 @@ static void t_starts_masked_and_table_rw(void)
     static struct dev d;
     CHECK_EQ(dev_init(&d), 0);
     for (unsigned v = 0; v < NVEC; v++) {
-        CHECK(msix_masked(&d.m, v));
+        CHECK(msix_vector_masked(&d.m, v));
         CHECK_EQ(bar_rd(&d, ENTRY(v, 3), 4), 1);
         CHECK_EQ(bar_rd(&d, ENTRY(v, 0), 8), 0);
     }
-    CHECK(msix_masked(&d.m, NVEC));
+    CHECK(msix_vector_masked(&d.m, NVEC));
     bar_wr(&d, ENTRY(2, 0), 4, 0xfee01007);   /* low bits of the address read zero */
     bar_wr(&d, ENTRY(2, 1), 4, 0x1);
     bar_wr(&d, ENTRY(2, 2), 4, 0x4041);
@@ -149,11 +150,11 @@ static void t_starts_masked_and_table_rw(void)
     CHECK_EQ(d.r.changed[5], 2);
     CHECK_EQ(bar_rd(&d, ENTRY(5, 3), 4), 0);
     CHECK_EQ(bar_rd(&d, ENTRY(5, 2), 4), 0x30);
-    CHECK(msix_masked(&d.m, 5));              /* not enabled yet */
+    CHECK(msix_vector_masked(&d.m, 5));              /* not enabled yet */
     ctrl_wr(&d, MSIX_CTRL_ENABLE);
     CHECK(msix_enabled(&d.m));
-    CHECK(!msix_masked(&d.m, 5));
-    CHECK(msix_masked(&d.m, 2));
+    CHECK(!msix_vector_masked(&d.m, 5));
+    CHECK(msix_vector_masked(&d.m, 2));
 }
 
 static void t_bad_table_accesses(void)
@@ -222,7 +223,7 @@ static void t_pending_and_vector_unmask(void)
     bar_wr(&d, ENTRY(8, 3), 4, 0);
     CHECK_EQ(d.r.ndelivered, 1);
     CHECK(msix_pending(&d.m, 8));
-    CHECK(msix_masked(&d.m, 8));
+    CHECK(msix_vector_masked(&d.m, 8));
 }
 
 static void t_function_mask_and_enable(void)
@@ -237,7 +238,7 @@ static void t_function_mask_and_enable(void)
     ctrl_wr(&d, MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);
     CHECK_EQ(d.r.nchanged, NVEC);
     CHECK_EQ(d.r.ndelivered, 0);              /* still function-masked */
-    CHECK(msix_masked(&d.m, 0));
+    CHECK(msix_vector_masked(&d.m, 0));
     ctrl_wr(&d, MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);   /* no flip: no callbacks */
     CHECK_EQ(d.r.nchanged, NVEC);
     bar_wr(&d, ENTRY(6, 3), 4, 1);            /* vector 6 masked itself */
@@ -247,10 +248,10 @@ static void t_function_mask_and_enable(void)
     CHECK_EQ(d.r.delivered[6], 0);            /* its own mask still holds it */
     CHECK(msix_pending(&d.m, 6));
     CHECK(!msix_pending(&d.m, 0));
-    CHECK(!msix_masked(&d.m, 0));
+    CHECK(!msix_vector_masked(&d.m, 0));
     /* disable and re-enable: pending delivered on enable */
     ctrl_wr(&d, 0);
-    CHECK(msix_masked(&d.m, 0));
+    CHECK(msix_vector_masked(&d.m, 0));
     CHECK_EQ(d.r.nchanged, 3 * NVEC + 1);
     msix_set_pending(&d.m, 1);
     ctrl_wr(&d, MSIX_CTRL_ENABLE);
@@ -265,6 +266,127 @@ static void t_function_mask_and_enable(void)
     CHECK_EQ(ctrl(&d), NVEC - 1);
 }
 
+/* The slow path: notify delivers now when unmasked, else keeps it pending
+ * for deliver() on unmask. */
+static void t_notify(void)
+{
+    static struct dev d;
+    CHECK_EQ(dev_init(&d), 0);
+    uint64_t a = 0;
+    uint32_t data = 0;
+    bar_wr(&d, ENTRY(4, 0), 8, 0xfee00000ULL);
+    bar_wr(&d, ENTRY(4, 2), 4, 0x31);
+    CHECK(!msix_notify(&d.m, 4, &a, &data));  /* vector masked, MSI-X off */
+    CHECK(msix_pending(&d.m, 4));
+    CHECK_EQ(a, 0);
+    bar_wr(&d, ENTRY(4, 3), 4, 0);            /* MSI-X still off: stays pending */
+    CHECK_EQ(d.r.ndelivered, 0);
+    ctrl_wr(&d, MSIX_CTRL_ENABLE);
+    CHECK_EQ(d.r.delivered[4], 1);
+    CHECK(!msix_pending(&d.m, 4));
+    CHECK(msix_notify(&d.m, 4, &a, &data));
+    CHECK_EQ(a, 0xfee00000ULL);
+    CHECK_EQ(data, 0x31);
+    CHECK(!msix_pending(&d.m, 4));
+    CHECK(!msix_notify(&d.m, NVEC, &a, &data));
+    CHECK(!msix_pending(&d.m, NVEC));
+    CHECK_EQ(d.r.ndelivered, 1);
+}
+
+/* The irqfd model: the owner parks signals while masked and hands them
+ * back with msix_set_pending from vector_changed; deliver follows. */
+struct irqfd_dev {
+    struct dev d;
+    bool bound[NVEC];
+    int parked[NVEC];          /* the eventfd counter while unbound */
+};
+
+static void irqfd_changed(void *o, unsigned v)
+{
+    struct irqfd_dev *x = o;
+    x->d.r.changed[v]++;
+    bool masked = msix_vector_masked(&x->d.m, v);
+    if (!masked && x->parked[v]) {
+        x->parked[v] = 0;
+        msix_set_pending(&x->d.m, v);
+    }
+    x->bound[v] = !masked;
+}
+
+static void irqfd_deliver(void *o, unsigned v)
+{
+    struct irqfd_dev *x = o;
+    x->d.r.delivered[v]++;
+    CHECK(!msix_pending(&x->d.m, v));
+}
+
+static void t_irqfd_model(void)
+{
+    static const struct msix_ops xops = { .vector_changed = irqfd_changed,
+                                          .deliver = irqfd_deliver };
+    static struct irqfd_dev x;
+    static const struct pci_cfg_ids ids = { .vendor = 0x1af4, .device = 0x1042 };
+    memset(&x, 0, sizeof(x));
+    CHECK_EQ(pci_cfg_init(&x.d.cfg, &ids, NULL, NULL), 0);
+    CHECK_EQ(pci_cfg_bar_init(&x.d.cfg, 0, 0x8000, PCI_BAR_MEM_TYPE_64), 0);
+    CHECK_EQ(msix_init(&x.d.m, &x.d.cfg, NVEC, 0, TABLE, PBA, &xops, &x, NULL), 0);
+    ctrl_wr(&x.d, MSIX_CTRL_ENABLE);
+    bar_wr(&x.d, ENTRY(1, 3), 4, 0);
+    CHECK(x.bound[1]);
+    bar_wr(&x.d, ENTRY(1, 3), 4, 1);          /* masked: the owner unbinds */
+    CHECK(!x.bound[1]);
+    x.parked[1] = 1;                          /* the device signalled meanwhile */
+    bar_wr(&x.d, ENTRY(1, 3), 4, 0);
+    CHECK(x.bound[1]);
+    CHECK_EQ(x.d.r.delivered[1], 1);
+    CHECK(!msix_pending(&x.d.m, 1));
+    /* the same through the function mask */
+    ctrl_wr(&x.d, MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);
+    CHECK(!x.bound[1]);
+    x.parked[1] = 1;
+    ctrl_wr(&x.d, MSIX_CTRL_ENABLE);
+    CHECK(x.bound[1]);
+    CHECK_EQ(x.d.r.delivered[1], 2);
+    /* an address change on an unmasked vector: nothing parked, nothing sent */
+    bar_wr(&x.d, ENTRY(1, 0), 4, 0xfee01000);
+    CHECK_EQ(x.d.r.delivered[1], 2);
+    for (unsigned v = 0; v < NVEC; v++)
+        CHECK_EQ(x.d.r.delivered[v], v == 1 ? 2 : 0);
+}
+
+static pthread_mutex_t t_lock = PTHREAD_MUTEX_INITIALIZER;
+static int lock_held, lock_free;
+
+static void on_changed_locked(void *o, unsigned v)
+{
+    if (pthread_mutex_trylock(&t_lock) == 0) {
+        lock_free++;
+        pthread_mutex_unlock(&t_lock);
+    } else {
+        lock_held++;
+    }
+}
+
+/* The capability hook takes the owner's lock around its callbacks. */
+static void t_hook_takes_lock(void)
+{
+    static const struct msix_ops lops = { .vector_changed = on_changed_locked };
+    static struct pci_cfg c2;
+    static struct msix m2;
+    static const struct pci_cfg_ids ids = { .vendor = 1, .device = 2 };
+    CHECK_EQ(pci_cfg_init(&c2, &ids, NULL, NULL), 0);
+    CHECK_EQ(pci_cfg_bar_init(&c2, 0, 0x2000, 0), 0);
+    CHECK_EQ(msix_init(&m2, &c2, 2, 0, 0, 0x1000, &lops, NULL, &t_lock), 0);
+    uint8_t b[2];
+    le16_store(b, MSIX_CTRL_ENABLE);
+    pci_cfg_write(&c2, (unsigned)m2.cap + 2, b, 2);
+    CHECK_EQ(lock_held, 2);
+    CHECK_EQ(lock_free, 0);
+    CHECK(msix_enabled(&m2));
+    CHECK_EQ(pthread_mutex_trylock(&t_lock), 0);   /* released afterwards */
+    pthread_mutex_unlock(&t_lock);
+}
+
 int main(void)
 {
     RUN(t_capability);
@@ -272,5 +394,8 @@ int main(void)
     RUN(t_bad_table_accesses);
     RUN(t_pending_and_vector_unmask);
     RUN(t_function_mask_and_enable);
+    RUN(t_notify);
+    RUN(t_irqfd_model);
+    RUN(t_hook_takes_lock);
     return harness_done();
 }

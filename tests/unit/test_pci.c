@@ -167,6 +167,17 @@ static void t_bar64_sizing_and_addr(void)
     wr(&c, 0x18, 4, 0xc0000000);
     CHECK(pci_cfg_bar_addr(&c, 2, &a));
     CHECK_EQ(a, 0xc0000000);
+    /* a 64-bit BAR above 4 GiB in size: the upper half has RO bits too */
+    CHECK_EQ(pci_cfg_bar_init(&c, 3, 0x200000000ULL, PCI_BAR_MEM_TYPE_64), 0);
+    wr(&c, 0x1c, 4, 0xffffffff);
+    wr(&c, 0x20, 4, 0xffffffff);
+    CHECK_EQ(rd(&c, 0x1c, 4), 0x4);
+    CHECK_EQ(rd(&c, 0x20, 4), 0xfffffffe);
+    CHECK(!pci_cfg_bar_addr(&c, 3, &a));
+    wr(&c, 0x20, 4, 0x3);
+    CHECK(pci_cfg_bar_addr(&c, 3, &a));
+    CHECK_EQ(a, 0x200000000ULL);
+    CHECK_EQ(pci_cfg_bar_set_addr(&c, 3, 0x300000000ULL), -EINVAL);
 }
 
 static void t_bar_changed_callback(void)

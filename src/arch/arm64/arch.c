@@ -162,7 +162,6 @@ int arch_vcpus_created(struct vm *vm, char *err, size_t errlen)
     uint64_t *mpidr = calloc((size_t)vm->ncpus, sizeof(*mpidr));
     void *dtb = scratch_alloc(ARM64_FDT_MAX);
     struct devmgr_desc desc;
-    struct arm64_fdt_virtio vdev[DEVMGR_MAX_MMIO];
     uint8_t seed[32];
     int r = -ENOMEM;
     if (!mpidr || !dtb) {
@@ -176,9 +175,6 @@ int arch_vcpus_created(struct vm *vm, char *err, size_t errlen)
         }
     }
     devmgr_describe(&vm->devs, &desc);
-    for (int i = 0; i < desc.nmmio; i++)
-        vdev[i] = (struct arm64_fdt_virtio){ .base = desc.mmio[i].base, .size = desc.mmio[i].size,
-                                             .spi = desc.mmio[i].gsi };
     /* Seeds the guest's RNG at once (no entropy source exists that early). */
     bool seeded = getrandom(seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed);
     struct arm64_fdt_config fc = {
@@ -188,7 +184,7 @@ int arch_vcpus_created(struct vm *vm, char *err, size_t errlen)
         .gicr_base = ARM64_GICR_BASE, .gicr_size = (uint64_t)vm->ncpus * ARM64_GICR_SIZE_PER_CPU,
         .uart_base = ARM64_UART_BASE, .uart_size = ARM64_UART_SIZE,
         .uart_spi = ARM64_UART_SPI, .uart_clock_hz = ARM64_UART_CLOCK_HZ,
-        .virtio = vdev, .nvirtio = desc.nmmio,
+        .dev = &desc,
         .cmdline = a->cmdline,
         .initrd_gpa = a->boot.initrd_gpa, .initrd_size = a->boot.initrd_size,
         .rng_seed = seeded ? seed : NULL, .rng_seed_len = seeded ? sizeof(seed) : 0,

@@ -119,7 +119,7 @@ static int node_uart(void *fdt, const struct arm64_fdt_config *c, const char *na
     return fdt_end_node(fdt);
 }
 
-static int node_virtio(void *fdt, const struct arm64_fdt_virtio *v)
+static int node_virtio(void *fdt, const struct devmgr_mmio_window *v)
 {
     char name[40];
     snprintf(name, sizeof(name), "virtio_mmio@%llx", (unsigned long long)v->base);
@@ -127,7 +127,7 @@ static int node_virtio(void *fdt, const struct arm64_fdt_virtio *v)
     TRY(fdt_begin_node(fdt, name));
     TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
     TRY(prop_reg(fdt, reg, 1));
-    TRY(prop_irq(fdt, ARM64_FDT_GIC_SPI, v->spi, ARM64_FDT_IRQ_EDGE_RISING));
+    TRY(prop_irq(fdt, ARM64_FDT_GIC_SPI, v->gsi, ARM64_FDT_IRQ_EDGE_RISING));
     TRY(fdt_property(fdt, "dma-coherent", NULL, 0));
     return fdt_end_node(fdt);
 }
@@ -179,8 +179,8 @@ static int build(void *fdt, size_t cap, const struct arm64_fdt_config *c)
     TRY(node_timer(fdt));
     TRY(node_gic(fdt, c));
     TRY(node_uart(fdt, c, uart));
-    for (int i = 0; i < c->nvirtio; i++)
-        TRY(node_virtio(fdt, &c->virtio[i]));
+    for (int i = 0; c->dev && i < c->dev->nmmio; i++)
+        TRY(node_virtio(fdt, &c->dev->mmio[i]));
 
     TRY(fdt_end_node(fdt));
     TRY(fdt_finish(fdt));
@@ -189,7 +189,8 @@ static int build(void *fdt, size_t cap, const struct arm64_fdt_config *c)
 
 ssize_t arm64_fdt_build(const struct arm64_fdt_config *c, void *buf, size_t cap)
 {
-    if (c->ncpus < 1 || !c->mpidr || (c->nvirtio > 0 && !c->virtio) || c->nvirtio < 0 ||
+    if (c->ncpus < 1 || !c->mpidr ||
+        (c->dev && (c->dev->nmmio < 0 || c->dev->nmmio > DEVMGR_MAX_MMIO)) ||
         (c->rng_seed_len > 0 && !c->rng_seed) || c->rng_seed_len > 4096)
         return -EINVAL;
     if (cap > INT32_MAX)

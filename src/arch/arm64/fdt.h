@@ -1,7 +1,7 @@
 /* The arm64 guest's flattened device tree, built with libfdt. A pure
- * builder: the caller gathers the platform (addresses, CPUs' MPIDRs,
- * virtio-mmio windows) and gets a DTB in a buffer; the unit tests parse it
- * back on any host.
+ * builder: the caller gathers the platform (addresses, CPUs' MPIDRs, the
+ * device manager's description of the attached devices) and gets a DTB in
+ * a buffer; the unit tests parse it back on any host.
  *
  * Nodes: / (interrupt-parent = GIC), /aliases, /chosen (bootargs,
  * stdout-path, linux,initrd-start/end, rng-seed), /memory@, /cpus with one
@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "devmgr/desc.h"
+
 /* Device tree interrupt specifier values (GICv3 binding). */
 #define ARM64_FDT_GIC_SPI          0
 #define ARM64_FDT_GIC_PPI          1
@@ -25,11 +27,6 @@
 #define ARM64_FDT_PHANDLE_GIC      1
 #define ARM64_FDT_PHANDLE_CLK      2
 
-struct arm64_fdt_virtio {
-    uint64_t base, size;
-    uint32_t spi;
-};
-
 struct arm64_fdt_config {
     uint64_t ram_base, ram_size;
     int ncpus;
@@ -38,8 +35,8 @@ struct arm64_fdt_config {
     uint64_t gicr_base, gicr_size;  /* ncpus * 128 KiB */
     uint64_t uart_base, uart_size;
     uint32_t uart_spi, uart_clock_hz;
-    const struct arm64_fdt_virtio *virtio;
-    int nvirtio;
+    /* The attached devices (NULL: none); a gsi is an SPI number. */
+    const struct devmgr_desc *dev;
     const char *cmdline;            /* NULL: empty */
     uint64_t initrd_gpa, initrd_size;   /* size 0: no initrd */
     const uint8_t *rng_seed;        /* may be NULL */
@@ -47,6 +44,7 @@ struct arm64_fdt_config {
 };
 
 /* Write the DTB into buf (cap bytes). Returns its size, -ENOSPC when it
- * does not fit in cap, -EINVAL for a bad config (no CPUs, NULL arrays). */
+ * does not fit in cap, -EINVAL for a bad config (no CPUs, NULL arrays,
+ * nmmio out of 0..DEVMGR_MAX_MMIO). */
 ssize_t arm64_fdt_build(const struct arm64_fdt_config *c, void *buf, size_t cap);
 #endif

@@ -14,7 +14,18 @@
 #define RES_FIXED_IO      0x4b   /* small item 0x09, length 3 */
 #define RES_END_TAG       0x79   /* small item 0x0f, length 1 */
 #define RES_MEM32_FIXED   0x86   /* large item 0x06 */
+#define RES_DWORD_ADDR    0x87   /* large item 0x07 */
+#define RES_WORD_ADDR     0x88   /* large item 0x08 */
 #define RES_EXT_IRQ       0x89   /* large item 0x09 */
+#define RES_QWORD_ADDR    0x8a   /* large item 0x0a */
+
+/* Address space descriptor fields (ACPI 6.x, 6.4.3.5). */
+#define ADDR_SPACE_MEMORY 0
+#define ADDR_SPACE_BUS    2
+#define ADDR_GEN_MIF      0x04   /* minimum address fixed */
+#define ADDR_GEN_MAF      0x08   /* maximum address fixed; bit 0 clear: producer,
+                                  * bit 1 clear: positive decode */
+#define ADDR_MEM_RW       0x01   /* type-specific: read-write; _MEM in bits 2..1 */
 
 static void aml_fail(struct aml *a, int err)
 {
@@ -385,6 +396,81 @@ void aml_return(struct aml *a)
     aml_byte(a, AML_RETURN_OP);
 }
 
+void aml_arg(struct aml *a, unsigned n)
+{
+    if (n > 6) {
+        aml_fail(a, -EINVAL);
+        return;
+    }
+    aml_byte(a, (uint8_t)(AML_ARG0_OP + n));
+}
+
+void aml_local(struct aml *a, unsigned n)
+{
+    if (n > 7) {
+        aml_fail(a, -EINVAL);
+        return;
+    }
+    aml_byte(a, (uint8_t)(AML_LOCAL0_OP + n));
+}
+
+void aml_lequal(struct aml *a)
+{
+    aml_byte(a, AML_LEQUAL_OP);
+}
+
+void aml_lnot(struct aml *a)
+{
+    aml_byte(a, AML_LNOT_OP);
+}
+
+void aml_or(struct aml *a)
+{
+    aml_byte(a, AML_OR_OP);
+}
+
+void aml_if(struct aml *a, const struct aml *predicate, const struct aml *body)
+{
+    static const uint8_t op = AML_IF_OP;
+    aml_wrap(a, &op, 1, predicate, body);
+}
+
+void aml_create_dword_field(struct aml *a, const struct aml *source, uint64_t byte_index,
+                            const char *name)
+{
+    aml_byte(a, AML_CREATE_DWORD_FIELD_OP);
+    aml_append(a, source);
+    aml_integer(a, byte_index);
+    aml_namestring(a, name);
+}
+
+void aml_uuid(struct aml *a, const char *uuid)
+{
+    /* Byte i of the buffer comes from the hex pair at string offset pos[i]. */
+    static const uint8_t pos[16] = { 6, 4, 2, 0, 11, 9, 16, 14,
+                                     19, 21, 24, 26, 28, 30, 32, 34 };
+    struct aml body;
+    uint8_t b[16];
+
+    if (strlen(uuid) != 36 || uuid[8] != '-' || uuid[13] != '-' || uuid[18] != '-' ||
+        uuid[23] != '-') {
+        aml_fail(a, -EINVAL);
+        return;
+    }
+    for (int i = 0; i < 16; i++) {
+        int hi = hex_val(uuid[pos[i]]), lo = hex_val(uuid[pos[i] + 1]);
+        if (hi < 0 || lo < 0) {
+            aml_fail(a, -EINVAL);
+            return;
+        }
+        b[i] = (uint8_t)(hi << 4 | lo);
+    }
+    aml_init(&body);
+    aml_bytes(&body, b, sizeof(b));
+    aml_buffer(a, &body);
+    aml_free(&body);
+}
+
 void aml_res_mem32_fixed(struct aml *a, int writable, uint32_t base, uint32_t size)
 {
     aml_byte(a, RES_MEM32_FIXED);
@@ -433,6 +519,54 @@ void aml_res_ext_irq(struct aml *a, uint8_t flags, uint32_t irq)
     aml_byte(a, flags & 0x1f);
     aml_byte(a, 1);
     aml_le(a, irq, 4);
+}
+
+/* Address space descriptor: tag, length, type, flags, then granularity
+ * (0), min, max, translation (0) and length, each `width` bytes. */
+static void res_addr(struct aml *a, uint8_t tag, unsigned width, uint8_t type,
+                     uint8_t type_flags, uint64_t min, uint64_t max)
+{
+    uint64_t lim = width == 8 ? UINT64_MAX : (1ULL << (8 * width)) - 1;
+    /* The length must fit the field too: min..max may not span all of it. */
+    if (min > max || max > lim || max - min == lim) {
+        aml_fail(a, -EINVAL);
+        return;
+    }
+    aml_byte(a, tag);
+    aml_le(a, 3 + 5 * width, 2);        /* length of the data that follows */
+    aml_byte(a, type);
+    aml_byte(a, ADDR_GEN_MIF | ADDR_GEN_MAF);
+    aml_byte(a, type_flags);
+    aml_le(a, 0, width);
+    aml_le(a, min, width);
+    aml_le(a, max, width);
+    aml_le(a, 0, width);
+    aml_le(a, max - min + 1, width);
+}
+
+void aml_res_word_bus_number(struct aml *a, uint16_t min, uint16_t max)
+{
+    res_addr(a, RES_WORD_ADDR, 2, ADDR_SPACE_BUS, 0, min, max);
+}
+
+void aml_res_dword_memory(struct aml *a, unsigned caching, uint32_t min, uint32_t max)
+{
+    if (caching > AML_MEM_PREFETCHABLE) {
+        aml_fail(a, -EINVAL);
+        return;
+    }
+    res_addr(a, RES_DWORD_ADDR, 4, ADDR_SPACE_MEMORY, (uint8_t)(ADDR_MEM_RW | caching << 1),
+             min, max);
+}
+
+void aml_res_qword_memory(struct aml *a, unsigned caching, uint64_t min, uint64_t max)
+{
+    if (caching > AML_MEM_PREFETCHABLE) {
+        aml_fail(a, -EINVAL);
+        return;
+    }
+    res_addr(a, RES_QWORD_ADDR, 8, ADDR_SPACE_MEMORY, (uint8_t)(ADDR_MEM_RW | caching << 1),
+             min, max);
 }
 
 void aml_res_end(struct aml *a)

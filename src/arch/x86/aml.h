@@ -1,6 +1,6 @@
 /* A tiny AML (ACPI Machine Language) writer: just enough to emit the DSDT
  * arcvmm needs (names, integers, strings, packages, scopes, devices, methods
- * and resource templates). Encodings follow the ACPI 6.x spec, chapter 20.
+ * with the few operators a PCI _OSC uses, and resource templates). Encodings follow the ACPI 6.x spec, chapter 20.
  *
  * Usage: every emitter appends to a growable buffer and never fails on the
  * spot; the first error (ENOMEM, a bad name, an oversized object) is stored
@@ -33,6 +33,13 @@ struct aml {
 #define AML_BUFFER_OP       0x11
 #define AML_PACKAGE_OP      0x12
 #define AML_METHOD_OP       0x14
+#define AML_LOCAL0_OP       0x60    /* Local0..Local7: 0x60..0x67 */
+#define AML_ARG0_OP         0x68    /* Arg0..Arg6: 0x68..0x6e */
+#define AML_OR_OP           0x7d
+#define AML_CREATE_DWORD_FIELD_OP 0x8a
+#define AML_LNOT_OP         0x92
+#define AML_LEQUAL_OP       0x93
+#define AML_IF_OP           0xa0
 #define AML_DUAL_NAME_PREFIX  0x2e
 #define AML_MULTI_NAME_PREFIX 0x2f
 #define AML_EXT_OP_PREFIX   0x5b
@@ -43,6 +50,12 @@ struct aml {
 
 /* Largest value a PkgLength can encode (28 bits). */
 #define AML_PKGLEN_MAX      0x0fffffffu
+
+/* Memory caching types of DWord/QWord Memory descriptors (_MEM). */
+#define AML_MEM_NONCACHEABLE    0
+#define AML_MEM_CACHEABLE       1
+#define AML_MEM_WRITE_COMBINING 2
+#define AML_MEM_PREFETCHABLE    3
 
 /* Extended Interrupt descriptor flag bits (ACPI 6.x, 6.4.3.6). */
 #define AML_IRQ_CONSUMER    0x01    /* else producer */
@@ -122,6 +135,31 @@ void aml_method(struct aml *a, const char *path, unsigned nargs, int serialized,
 /* Emit ReturnOp; the caller then emits the returned object. */
 void aml_return(struct aml *a);
 
+/* ArgN (0..6) and LocalN (0..7) as operands; out of range -> EINVAL. */
+void aml_arg(struct aml *a, unsigned n);
+void aml_local(struct aml *a, unsigned n);
+
+/* Operators whose operands the caller emits right after, in order:
+ * aml_lequal: LEqual(Operand, Operand); aml_lnot: LNot(Operand);
+ * aml_or: Or(Operand, Operand, Target) (Target: a name, ArgN or LocalN). */
+void aml_lequal(struct aml *a);
+void aml_lnot(struct aml *a);
+void aml_or(struct aml *a);
+
+/* If(predicate){body}: IfOp PkgLength Predicate TermList, the predicate and
+ * the body already encoded. */
+void aml_if(struct aml *a, const struct aml *predicate, const struct aml *body);
+
+/* CreateDWordField(source, byte_index, name): source is an encoded term
+ * that evaluates to a buffer (e.g. aml_arg(3)). */
+void aml_create_dword_field(struct aml *a, const struct aml *source, uint64_t byte_index,
+                            const char *name);
+
+/* ToUUID("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"): the 16-byte Buffer ASL
+ * compilers emit (the first three groups little-endian, the last two in
+ * string order). A malformed string -> EINVAL. */
+void aml_uuid(struct aml *a, const char *uuid);
+
 /* Resource descriptors, appended to a child buffer that is later closed with
  * aml_res_end() and wrapped with aml_buffer() (ASL: ResourceTemplate()). */
 
@@ -141,6 +179,15 @@ void aml_res_irq_noflags(struct aml *a, unsigned irq);
 /* Interrupt(flags){irq}: one-entry Extended Interrupt descriptor with the
  * AML_IRQ_* flags. */
 void aml_res_ext_irq(struct aml *a, uint8_t flags, uint32_t irq);
+
+/* Address space descriptors of a bridge's _CRS: resource producer, positive
+ * decode, minimum and maximum fixed, granularity and translation 0, length
+ * max - min + 1; min > max (or a 2^64 length) -> EINVAL.
+ * WordBusNumber(min..max); DWordMemory/QWordMemory(caching (AML_MEM_*),
+ * ReadWrite, min..max). */
+void aml_res_word_bus_number(struct aml *a, uint16_t min, uint16_t max);
+void aml_res_dword_memory(struct aml *a, unsigned caching, uint32_t min, uint32_t max);
+void aml_res_qword_memory(struct aml *a, unsigned caching, uint64_t min, uint64_t max);
 
 /* End Tag, with the checksum byte chosen so that all bytes of the resource
  * list in `a` (from its start, End Tag included) sum to 0 mod 256. */

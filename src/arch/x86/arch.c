@@ -119,11 +119,7 @@ static int load_images(struct vm *vm, struct x86_vm *x, char *err, size_t errlen
         return -ENOMEM;
     struct devmgr_desc desc;
     devmgr_describe(&vm->devs, &desc);
-    struct acpi_virtio_dev vdev[DEVMGR_MAX_MMIO];
-    for (int i = 0; i < desc.nmmio; i++)
-        vdev[i] = (struct acpi_virtio_dev){ .base = desc.mmio[i].base, .size = (uint32_t)desc.mmio[i].size,
-                                            .irq = desc.mmio[i].gsi };
-    struct acpi_config ac = { .ncpus = cfg->cpus, .virtio = vdev, .nvirtio = desc.nmmio };
+    struct acpi_config ac = { .ncpus = cfg->cpus, .dev = &desc };
     ssize_t n = acpi_build(&ac, X86_ACPI_ADDR, acpi, X86_ACPI_MAX);
     r = n < 0 ? (int)n : mem_write(&vm->mem, X86_ACPI_ADDR, acpi, (uint64_t)n);
     scratch_free(acpi, X86_ACPI_MAX);
