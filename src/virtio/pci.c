@@ -51,7 +51,7 @@ static void signal_vector(struct virtio_pci *t, uint16_t vec, uint8_t isr_bit)
     pthread_mutex_lock(&t->irq_lock);
     if (msix_enabled(&t->msix)) {
         if (vec < t->nvec) {
-            if (msix_masked(&t->msix, vec))
+            if (msix_vector_masked(&t->msix, vec))
                 msix_set_pending(&t->msix, vec);
             else
                 efd_signal(t->irq_fd[vec]);
@@ -71,7 +71,7 @@ static void msix_vector_changed(void *opaque, unsigned v)
     struct virtio_pci *t = opaque;
     uint64_t addr;
     uint32_t data;
-    if (!t->hv || v >= t->nvec || msix_masked(&t->msix, v) || msix_vector(&t->msix, v, &addr, &data) < 0)
+    if (!t->hv || v >= t->nvec || msix_vector_masked(&t->msix, v) || msix_vector(&t->msix, v, &addr, &data) < 0)
         return;
     int r = hv_msi_route_set(t->hv, t->msi_first + v, addr, data, devid(t));
     if (r < 0)
@@ -352,8 +352,10 @@ void virtio_pci_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
     default:
         break;
     }
-    /* msix takes irq_lock itself */
-    if (!msix_bar_io(&t->msix, off, data, len, is_write) && !is_write)
+    pthread_mutex_lock(&t->irq_lock);
+    bool claimed = msix_bar_io(&t->msix, off, data, len, is_write);
+    pthread_mutex_unlock(&t->irq_lock);
+    if (!claimed && !is_write)
         memset(data, 0, len);
 }
 
