@@ -10,6 +10,9 @@
 #
 # BLK_VMM=qemu runs the same guest-side checks under QEMU microvm with
 # virtio-blk-device (to validate the guest and the tests themselves).
+# BLK_TRANSPORT=pci runs arcvmm with --transport pci (results get a -pci
+# suffix) and adds the PCI checks: ids, one MSI-X vector per queue plus
+# config, and INTx when the guest turns MSI off.
 if [ -z "${E2E_SUITE:-}" ]; then
     . ./lib.sh
     pass=0
@@ -23,6 +26,12 @@ if [ -z "${E2E_SUITE:-}" ]; then
 fi
 BLK_DIR=${BLK_DIR:-/tmp/blk}
 BLK_VMM=${BLK_VMM:-arcvmm}
+BLK_TRANSPORT=${BLK_TRANSPORT:-mmio}
+# result, with the transport in the name when it is not the default
+bresult() {
+    if [ "$BLK_TRANSPORT" = mmio ]; then result "$@"; else
+        _n=$1; shift; result "$_n-$BLK_TRANSPORT" "$@"; fi
+}
 BL=./blkload
 rm -rf "$BLK_DIR"
 mkdir -p "$BLK_DIR"
@@ -52,7 +61,7 @@ EOS
         _a=
         for _d in "$@"; do _a="$_a --disk $_d"; done
         cat >blk-vm.sh <<EOS
-exec ./arcvmm run -v --kernel bzImage --initrd $RD --cpus 1 --memory 256$_a \\
+exec ./arcvmm run -v --transport $BLK_TRANSPORT --kernel bzImage --initrd $RD --cpus 1 --memory 256$_a \\
     --cmdline "$CMD arcvmm.test=$_t $_x"
 EOS
     fi
@@ -86,9 +95,9 @@ blk_two() {
     case "$b" in "sectors 81920 ro 0 "*) ;; *) ok=1 ;; esac
     [ "$n" = 2 ] || ok=1
     [ "$blk_rc" = 0 ] || ok=1
-    result blk-two-disks $ok "(rc=$blk_rc vda='$a' vdb='$b' disks='$n'; want 131072 and 81920 sectors)"
+    bresult blk-two-disks $ok "(rc=$blk_rc vda='$a' vdb='$b' disks='$n'; want 131072 and 81920 sectors)"
     case "$a" in *" serial arcvmm-disk-a") ok=0 ;; *) ok=1 ;; esac
-    result blk-serial $ok "(vda: '$a')"
+    bresult blk-serial $ok "(vda: '$a')"
     rm -f "$BLK_DIR/a.img" "$BLK_DIR/b.img"
 }
 
@@ -112,7 +121,7 @@ blk_eight() {
     done
     [ "$(blk_got disks)" = 8 ] || { ok=1; why="$why disks='$(blk_got disks)'"; }
     [ "$blk_rc" = 0 ] || { ok=1; why="$why rc=$blk_rc"; }
-    result blk-eight-disks $ok "($why )"
+    bresult blk-eight-disks $ok "($why )"
     rm -f "$BLK_DIR"/d?.img
 }
 
@@ -123,20 +132,20 @@ blk_ext4() {
     blk_vm blk-ext4 "arcvmm.seed=42" "$img"
     blk_boot
     if [ "$blk_rc" != 0 ] || ! blk_has "ext4 done"; then
-        result blk-ext4-guest 1 "(rc=$blk_rc; $(grep 'ext4 failed' blk.log))"
+        bresult blk-ext4-guest 1 "(rc=$blk_rc; $(grep 'ext4 failed' blk.log))"
         rm -f "$img"
         return
     fi
-    result blk-ext4-guest 0
+    bresult blk-ext4-guest 0
     if ! command -v e2fsck >/dev/null || ! command -v debugfs >/dev/null; then
-        result blk-ext4-fsck 1 "(no e2fsck/debugfs here: rig.sh --with /sbin/e2fsck --with /sbin/debugfs)"
+        bresult blk-ext4-fsck 1 "(no e2fsck/debugfs here: rig.sh --with /sbin/e2fsck --with /sbin/debugfs)"
         rm -f "$img"
         return
     fi
     e2fsck -fn "$img" >e2fsck.log 2>&1
     rc=$?
     sed 's/^/  e2fsck: /' e2fsck.log
-    result blk-ext4-fsck "$rc" "(e2fsck -fn exit $rc)"
+    bresult blk-ext4-fsck "$rc" "(e2fsck -fn exit $rc)"
     # Expected contents, made independently here.
     echo "hello from the arcvmm guest" >"$BLK_DIR/hello.txt"
     seq 1 20000 >"$BLK_DIR/seq.txt"
@@ -151,7 +160,7 @@ blk_ext4() {
             why="$why /$f: want $want guest $guest image $host;"
         fi
     done
-    result blk-ext4-contents $ok "($why)"
+    bresult blk-ext4-contents $ok "($why)"
     rm -f "$img" "$BLK_DIR/hello.txt" "$BLK_DIR/seq.txt" "$BLK_DIR/pattern.bin"
 }
 
@@ -167,11 +176,11 @@ blk_ro() {
     ok=0
     [ "$blk_rc" = 0 ] && [ "$(blk_got "ro flag")" = 1 ] && blk_has "ro dd write failed" &&
         blk_has "ro direct write failed" || ok=1
-    result blk-ro-write-fails $ok "(rc=$blk_rc flag='$(blk_got "ro flag")' $(grep -o 'ro [a-z]* write [a-z]*' blk.log | tr '\n' ' '))"
+    bresult blk-ro-write-fails $ok "(rc=$blk_rc flag='$(blk_got "ro flag")' $(grep -o 'ro [a-z]* write [a-z]*' blk.log | tr '\n' ' '))"
     [ "$before" = "$after" ]
-    result blk-ro-image-unchanged $? "(sha256 before $before after $after)"
+    bresult blk-ro-image-unchanged $? "(sha256 before $before after $after)"
     [ "$(blk_got "ro sha256")" = "$first" ]
-    result blk-ro-read $? "(guest read '$(blk_got "ro sha256")', image has $first)"
+    bresult blk-ro-read $? "(guest read '$(blk_got "ro sha256")', image has $first)"
     rm -f "$img"
 }
 
@@ -189,9 +198,9 @@ blk_discard() {
     [ "$blk_rc" = 0 ] && blk_has "discard ok" && [ "${max:-0}" -gt 0 ] &&
         [ "$after" -le $((before - 32768)) ] || ok=1
     echo "blk-discard: 512-byte blocks allocated to the image: $before -> $after"
-    result blk-discard $ok "(rc=$blk_rc discard_max_bytes=$max blocks $before -> $after; $(grep -o 'discard [a-z]*$' blk.log))"
+    bresult blk-discard $ok "(rc=$blk_rc discard_max_bytes=$max blocks $before -> $after; $(grep -o 'discard [a-z]*$' blk.log))"
     $BL verify "$img" 0 16M 5 >/dev/null && $BL verify "$img" 48M 16M 5 >/dev/null
-    result blk-discard-keeps-rest $? "(data outside the discarded range changed)"
+    bresult blk-discard-keeps-rest $? "(data outside the discarded range changed)"
     rm -f "$img"
 }
 
@@ -205,10 +214,10 @@ blk_zeroes() {
     ok=0
     # write_zeroes_max_bytes > 0: the kernel sent WRITE_ZEROES, not writes.
     [ "$blk_rc" = 0 ] && [ "${max:-0}" -gt 0 ] && blk_has "zeroout ok" && blk_has "zeroes ok" || ok=1
-    result blk-write-zeroes-guest $ok "(rc=$blk_rc write_zeroes_max_bytes=$max $(grep -o 'zero[a-z]* [a-z]*$' blk.log | tr '\n' ' '))"
+    bresult blk-write-zeroes-guest $ok "(rc=$blk_rc write_zeroes_max_bytes=$max $(grep -o 'zero[a-z]* [a-z]*$' blk.log | tr '\n' ' '))"
     $BL zerocheck "$img" 8M 16M >/dev/null && $BL verify "$img" 0 8M 6 >/dev/null &&
         $BL verify "$img" 24M 40M 6 >/dev/null
-    result blk-write-zeroes-image $? "($($BL zerocheck "$img" 8M 16M))"
+    bresult blk-write-zeroes-image $? "($($BL zerocheck "$img" 8M 16M))"
     rm -f "$img"
 }
 
@@ -238,17 +247,43 @@ blk_flush() {
     rm -f blk.fifo
     v=$($BL verify "$img" 4M 8M 9)
     [ "$seen" = done ] && $BL zerocheck "$img" 0 4M >/dev/null && $BL verify "$img" 4M 8M 9 >/dev/null
-    result blk-flush-kill9 $? "(guest: '${seen:-no line}'; image: $v)"
+    bresult blk-flush-kill9 $? "(guest: '${seen:-no line}'; image: $v)"
     rm -f "$img"
 }
 
-blk_two
-blk_eight
-blk_ext4
-blk_ro
-blk_discard
-blk_zeroes
-blk_flush
+# --- 8. PCI: ids, MSI-X vectors, INTx with MSI off (--transport pci only) ----
+pci_info() {   # NAME "EXTRA CMDLINE" WANT_KIND
+    truncate -s 16M "$BLK_DIR/p1.img" && truncate -s 16M "$BLK_DIR/p2.img"
+    blk_vm pci-info "arcvmm.off=1M arcvmm.len=1M arcvmm.seed=11 $2" "$BLK_DIR/p1.img" "$BLK_DIR/p2.img"
+    blk_boot
+    ids=$(grep -c 'arcvmm-init: pci .* 0x1af4:0x1042 msix [0-9]*$' blk.log)
+    msix=$(grep -c 'arcvmm-init: pci .* 0x1af4:0x1042 msix 2$' blk.log)   # 1 queue + config
+    irqs=$(grep -c "arcvmm-init: irq $3 virtio" blk.log)
+    other=$(grep 'arcvmm-init: irq ' blk.log | grep -vc "arcvmm-init: irq $3 virtio")
+    cfg=$(grep -c "arcvmm-init: irq $3 virtio[0-9]*-config" blk.log)
+    ok=0
+    [ "$blk_rc" = 0 ] && [ "$ids" = 2 ] && blk_has "pci io ok" && [ "$other" = 0 ] || ok=1
+    if [ "$3" = MSI ]; then
+        # per disk: an MSI-X vector for its queue and one for config
+        [ "$msix" = 2 ] && [ "$irqs" = 4 ] && [ "$cfg" = 2 ] || ok=1
+    else
+        # INTx: one line per device, no MSI-X vector
+        [ "$irqs" -ge 1 ] && [ "$(grep -c 'arcvmm-init: pci .* msix 0$' blk.log)" -ge 2 ] || ok=1
+    fi
+    result "$1" $ok "(rc=$blk_rc 1af4:1042 functions=$ids with 2 MSI-X vectors=$msix $3 virtio irqs=$irqs config=$cfg other=$other; $(grep -o 'pci io [a-z]*' blk.log))"
+    grep 'arcvmm-init: \(pci\|irq\) ' blk.log | sed 's/^/  /'
+    rm -f "$BLK_DIR/p1.img" "$BLK_DIR/p2.img"
+}
+
+pci_msix() { pci_info pci-ids-msix "" MSI; }
+pci_intx() { pci_info pci-intx-nomsi "pci=nomsi" "${PCI_INTX_KIND:-IO-APIC}"; }
+
+# BLK_TESTS picks a subset (names of the functions above).
+_all="blk_two blk_eight blk_ext4 blk_ro blk_discard blk_zeroes blk_flush"
+[ "$BLK_TRANSPORT" != pci ] || [ "$BLK_VMM" != arcvmm ] || _all="$_all pci_msix pci_intx"
+for _t in ${BLK_TESTS:-$_all}; do
+    "$_t"
+done
 rm -f blk.log blk-vm.sh e2fsck.log
 rm -rf "$BLK_DIR"
 

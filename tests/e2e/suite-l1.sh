@@ -97,8 +97,11 @@ case "$line" in
 *) fail=$((fail + 1)); echo "FAIL pause_test (no summary)" ;;
 esac
 
-# virtio-blk (adds to pass/fail through result()).
+# virtio-blk on both transports (adds to pass/fail through result()).
 E2E_SUITE=1
+BLK_TRANSPORT=mmio
+. ./blk-l1.sh
+BLK_TRANSPORT=pci
 . ./blk-l1.sh
 
 echo "$pass passed, $fail failed"
