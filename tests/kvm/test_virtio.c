@@ -495,6 +495,48 @@ static void t_blk_register_reads(void)
     }
 }
 
+#ifndef __aarch64__
+/* One VM per transport in one process, at the same time: the mmio one
+ * does a disk write/read cycle through its virtio-mmio driver, the pci
+ * one finds its disk as PCI function 00:01.0 (1af4:1042) through the
+ * legacy config ports. */
+static void t_two_vms_two_transports(void)
+{
+    char pa[64], pb[64];
+    CHECK(make_image(pa, IMG_BYTES) == 0);
+    CHECK(make_image(pb, IMG_BYTES) == 0);
+    struct kt a, b;
+    struct arcvmm_config c;
+    char path[512];
+    kt_guest_path(path, sizeof(path), KT_IMAGE);
+    arcvmm_config_init(&c);
+    c.kernel = path;
+    c.memory_mib = 64;
+    c.ndisks = 1;
+    c.cmdline = "blk-rw";
+    c.transport = ARCVMM_TRANSPORT_MMIO;
+    c.disks[0] = (struct arcvmm_disk){ .path = pa };
+    CHECK(kt_create_config(&a, &c) == 0);
+    c.cmdline = "pci-id=1";
+    c.transport = ARCVMM_TRANSPORT_PCI;
+    c.disks[0] = (struct arcvmm_disk){ .path = pb };
+    CHECK(kt_create_config(&b, &c) == 0);
+    CHECK(arcvmm_start(a.vm) == 0);
+    CHECK(arcvmm_start(b.vm) == 0);
+    struct arcvmm_exit ea, eb;
+    CHECK(kt_wait(&a, &ea) == 0);
+    CHECK(kt_wait(&b, &eb) == 0);
+    CHECK_EQ(ea.reason, ARCVMM_EXIT_POWEROFF);
+    CHECK_EQ(eb.reason, ARCVMM_EXIT_POWEROFF);
+    CHECK(has(&a, "testguest: blk-rw ok\n"));
+    CHECK(has(&b, "testguest: pci-id 0x10421af4\n"));
+    kt_destroy(&a);
+    kt_destroy(&b);
+    unlink(pa);
+    unlink(pb);
+}
+#endif
+
 static void t_disk_errors(void)
 {
     char img[64], dir[64];
@@ -525,5 +567,8 @@ int main(void)
     RUN(t_blk_indirect);
     RUN(t_blk_register_reads);
     RUN(t_disk_errors);
+#ifndef __aarch64__
+    RUN(t_two_vms_two_transports);
+#endif
     return harness_done();
 }

@@ -280,6 +280,10 @@ static int run_word(const struct boot *b, const char *w, size_t n)
 		triple_fault();
 	} else if (word_is(w, n, "badport")) {
 		cmd_badport();
+	} else if (word_arg(w, n, "pci-id=", &arg)) {
+		/* vendor/device of bus 0 slot N through the 0xCF8/0xCFC ports */
+		outl(0xcf8, 0x80000000u | (uint32_t)(arg & 31) << 11);
+		put_result("pci-id", inl(0xcfc));
 	} else if (virtio_run_word(w, n)) {
 		/* blk-* commands, see virtio.c */
 	} else {
