@@ -41,6 +41,14 @@ struct arcvmm_config {
     int console_out_fd;       /* STDIO mode: output fd (default 1) */
     struct arcvmm_disk disks[ARCVMM_MAX_DISKS];  /* virtio-blk, /dev/vda, vdb, ... */
     int ndisks;
+    /* 1: let the host's KSM merge guest RAM pages that are identical to
+     * other pages on the host (MADV_MERGEABLE). Saves memory when many
+     * similar VMs run, but merged pages are shared across VMs and
+     * tenants, and the copy-on-write timing of a merged page lets one
+     * guest learn what another holds (known cross-VM side channels).
+     * Default 0: guest RAM is never merged, even if the process was put
+     * in KSM's merge-any mode. */
+    int mem_merge;
 };
 
 /* The guest console is COM1 (ttyS0) on x86 and the PL011 (ttyAMA0) on arm64. */

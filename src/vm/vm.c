@@ -203,11 +203,14 @@ int arcvmm_create(const struct arcvmm_config *cfg, struct arcvmm **out, char *er
                  (unsigned long long)cfg->memory_mib, strerror(-r));
         goto fail;
     }
+    vm->mem.merge = cfg->mem_merge != 0;
     if ((r = mem_map(&vm->mem)) < 0) {
         snprintf(err, errlen, "memory: cannot map %llu MiB: %s",
                  (unsigned long long)cfg->memory_mib, strerror(-r));
         goto fail;
     }
+    if (cfg->mem_merge && !vm->mem.merge)
+        log_warn("memory: page merging (KSM) asked for, but this host kernel has no KSM");
     for (int i = 0; i < vm->mem.n; i++) {
         struct mem_region *m = &vm->mem.r[i];
         if ((r = hv_set_memory(vm->hv, (uint32_t)i, m->gpa, m->size, m->hva)) < 0) {
