@@ -91,7 +91,8 @@ int arcvmm_start(struct arcvmm *vm);
 int arcvmm_pause(struct arcvmm *vm);
 int arcvmm_resume(struct arcvmm *vm);
 /* End the VM: every vCPU and helper thread is joined within a bounded time
- * (-ETIMEDOUT otherwise). Safe to call in any state, more than once. */
+ * (-ETIMEDOUT otherwise). Safe to call in any state, more than once, and
+ * from several threads at once (with arcvmm_wait too). */
 int arcvmm_stop(struct arcvmm *vm);
 /* Block until the VM ends; fills *ex (may be NULL). */
 int arcvmm_wait(struct arcvmm *vm, struct arcvmm_exit *ex);
