@@ -224,13 +224,14 @@ static bool ro_feature_one(const char *image, const char *path)
     return true;
 }
 
-/* The guest refuses nothing itself: blk-flood=N sends N writes to a
- * read-only disk, every one refused with IOERR and worth a guest-error
- * line. stderr goes to a file meanwhile (a pipe nobody reads could block
- * the device); the log must hold the burst and at most one line per
- * interval that passed, and nothing else. */
+/* A guest-error flood: cmd (run on image with the read-only disk path)
+ * causes FLOOD_N guest errors, each worth a log line containing needle.
+ * stderr goes to a file meanwhile (a pipe nobody reads could block the
+ * device); the log must hold the burst and at most one line per interval
+ * that passed, and nothing else. The console must say done. */
 #define FLOOD_N 10000
-static bool flood_one(const char *image, const char *path)
+static bool flood_one(const char *image, const char *path, const char *cmd,
+                      const char *needle, const char *done)
 {
     struct kt t;
     struct arcvmm_disk d = { .path = path, .readonly = 1 };
@@ -240,8 +241,6 @@ static bool flood_one(const char *image, const char *path)
     int saved = dup(2);
     REQUIRE(saved >= 0 && dup2(fileno(cap), 2) == 2);
     long long t0 = kt_now_ms();
-    char cmd[64];
-    snprintf(cmd, sizeof(cmd), "blk-flood=%d", FLOOD_N);
     bool ran = run_guest(&t, image, cmd, &d, 1);
     long long ms = kt_now_ms() - t0;
     fflush(stderr);
@@ -252,29 +251,30 @@ static bool flood_one(const char *image, const char *path)
     rewind(cap);
     while (fgets(line, sizeof(line), cap)) {
         lines++;
-        refused += strstr(line, "read-only disk refused") != NULL;
+        refused += strstr(line, needle) != NULL;
         if (lines <= 40)
             fputs(lines <= 3 || !ran ? line : "", stderr);
     }
     fclose(cap);
     long bound = LOG_LIMIT_BURST + 1 + ms / LOG_LIMIT_INTERVAL_MS;
-    fprintf(stderr, "  %d stderr lines (%d refusals) for %d refused writes in %lld ms; "
-            "bound %ld\n", lines, refused, FLOOD_N, ms, bound);
+    fprintf(stderr, "  %s: %d stderr lines (%d of them '%s') in %lld ms; bound %ld\n", cmd,
+            lines, refused, needle, ms, bound);
     REQUIRE(ran);
-    char want[64];
-    snprintf(want, sizeof(want), "testguest: blk-flood ioerr %d\n", FLOOD_N);
-    REQUIRE(has(&t, want));
+    REQUIRE(has(&t, done));
     REQUIRE(refused >= LOG_LIMIT_BURST);
     REQUIRE(lines == refused);
     REQUIRE(lines <= bound);
     return true;
 }
 
+/* blk-flood: FLOOD_N writes to a read-only disk, each refused (IOERR). */
 static void t_blk_guest_error_flood(void)
 {
-    char path[64];
+    char path[64], cmd[64], done[64];
     CHECK(make_image(path, IMG_BYTES) == 0);
-    bool ok = flood_one(KT_IMAGE, path);
+    snprintf(cmd, sizeof(cmd), "blk-flood=%d", FLOOD_N);
+    snprintf(done, sizeof(done), "testguest: blk-flood ioerr %d\n", FLOOD_N);
+    bool ok = flood_one(KT_IMAGE, path, cmd, "read-only disk refused", done);
     unlink(path);
     CHECK(ok);
 }

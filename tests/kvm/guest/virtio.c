@@ -19,6 +19,9 @@
  *                  wait for DEVICE_NEEDS_RESET, reset, do a good cycle
  *   blk-multi      capacities of the first two devices
  *   blk-indirect   the blk-rw cycle through an indirect descriptor table
+ *   vmmio-flood=N  N one-byte writes to the Status register of the first
+ *                  device (the spec wants 32-bit accesses: each one is a
+ *                  guest error for the VMM), then "testguest: vmmio-flood done"
  *   blk-flood=N    N OUT requests to sector 1, one after the other; print
  *                  how many came back IOERR (a read-only disk refuses, and
  *                  the VMM logs, every one: a guest-error flood)
@@ -155,6 +158,11 @@ static inline void wr(const struct blk *b, uint32_t off, uint32_t v)
 	__asm__ volatile("str %w0, [%1]" : : "r"(v), "r"(b->base + off) : "memory");
 }
 
+static inline void wr8(const struct blk *b, uint32_t off, uint8_t v)
+{
+	__asm__ volatile("strb %w0, [%1]" : : "r"(v), "r"(b->base + off) : "memory");
+}
+
 static inline void mb(void)
 {
 	__asm__ volatile("dmb sy" : : : "memory");
@@ -171,6 +179,11 @@ static inline uint32_t rd(const struct blk *b, uint32_t off)
 static inline void wr(const struct blk *b, uint32_t off, uint32_t v)
 {
 	__asm__ volatile("movl %0, (%1)" : : "r"(v), "r"(b->base + off) : "memory");
+}
+
+static inline void wr8(const struct blk *b, uint32_t off, uint8_t v)
+{
+	__asm__ volatile("movb %0, (%1)" : : "q"(v), "r"(b->base + off) : "memory");
 }
 
 /* Compiler and CPU barrier: ring/buffer writes are visible before what
@@ -614,6 +627,17 @@ static void cmd_flood(unsigned long count)
 	put_str("\n");
 }
 
+static void cmd_mmio_flood(unsigned long count)
+{
+	struct blk b;
+
+	if (blk_probe(&b, 0) < 0)
+		return;
+	for (unsigned long i = 0; i < count; i++)
+		wr8(&b, R_STATUS, 0);
+	put_str("testguest: vmmio-flood done\n");
+}
+
 /* Is the word "<prefix><decimal>"?  Stores the number in *val. */
 static int word_num(const char *w, size_t n, const char *prefix, unsigned long *val)
 {
@@ -724,6 +748,8 @@ int virtio_run_word(const char *w, size_t n)
 		cmd_multi();
 	} else if (word_num(w, n, "blk-flood=", &num)) {
 		cmd_flood(num);
+	} else if (word_num(w, n, "vmmio-flood=", &num)) {
+		cmd_mmio_flood(num);
 	} else if (n > nbad && word_is(w, nbad, bad)) {
 		for (unsigned k = 0; k < BAD_NONE; k++) {
 			if (word_is(w + nbad, n - nbad, bad_names[k])) {
