@@ -94,7 +94,11 @@ endif
 
 $(BUILD)/tests/kvm/%: tests/kvm/%.c tests/kvm/kvmtest.h $(BUILD)/libarcvmm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libarcvmm.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libarcvmm.a $(LDFLAGS) $(KVM_LDFLAGS) $(LDLIBS)
+
+# test_lifecycle checks every pthread_kill/join of the library's threads.
+$(BUILD)/tests/kvm/test_lifecycle: KVM_LDFLAGS := \
+	-Wl,--wrap=pthread_kill,--wrap=pthread_join,--wrap=pthread_timedjoin_np
 
 $(BUILD)/tests/e2e/%: tests/e2e/%.c tests/kvm/kvmtest.h $(BUILD)/libarcvmm.a
 	@mkdir -p $(dir $@)

@@ -48,6 +48,14 @@ struct arcvmm_config {
     struct arcvmm_disk disks[ARCVMM_MAX_DISKS];  /* virtio-blk, /dev/vda, vdb, ... */
     int ndisks;
     enum arcvmm_transport transport;  /* every virtio device's (default ARCVMM_TRANSPORT_DEFAULT) */
+    /* 1: let the host's KSM merge guest RAM pages that are identical to
+     * other pages on the host (MADV_MERGEABLE). Saves memory when many
+     * similar VMs run, but merged pages are shared across VMs and
+     * tenants, and the copy-on-write timing of a merged page lets one
+     * guest learn what another holds (known cross-VM side channels).
+     * Default 0: guest RAM is never merged, even if the process was put
+     * in KSM's merge-any mode. */
+    int mem_merge;
 };
 
 /* The transport arcvmm_config_init picks. */
@@ -93,7 +101,8 @@ int arcvmm_start(struct arcvmm *vm);
 int arcvmm_pause(struct arcvmm *vm);
 int arcvmm_resume(struct arcvmm *vm);
 /* End the VM: every vCPU and helper thread is joined within a bounded time
- * (-ETIMEDOUT otherwise). Safe to call in any state, more than once. */
+ * (-ETIMEDOUT otherwise). Safe to call in any state, more than once, and
+ * from several threads at once (with arcvmm_wait too). */
 int arcvmm_stop(struct arcvmm *vm);
 /* Block until the VM ends; fills *ex (may be NULL). */
 int arcvmm_wait(struct arcvmm *vm, struct arcvmm_exit *ex);

@@ -23,11 +23,31 @@ void scratch_free(void *buf, size_t len)
         munmap(buf, len ? len : 1);
 }
 
-/* Open path and check it is a non-empty regular file of at most max bytes. */
+/* What a non-regular, non-directory file is, for the error message. */
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a plain file";
+}
+
+/* Open path and check it is a non-empty regular file of at most max bytes.
+ * O_NONBLOCK: open(2) of a FIFO without a writer (or of some devices) would
+ * otherwise block before the caller can react to a signal -- arcvmm reads
+ * its signalfd only once the VM exists. The type is checked on the open fd
+ * (no stat-then-open race), and O_NONBLOCK, which regular files ignore, is
+ * cleared again before anything is read. O_NOCTTY: a terminal named as a
+ * kernel never becomes our controlling terminal. */
 static int file_open_checked(const char *what, const char *path, size_t max, int *fdp,
                              size_t *size, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         snprintf(err, errlen, "%s %s: %s", what, path, strerror(e));
@@ -43,7 +63,8 @@ static int file_open_checked(const char *what, const char *path, size_t max, int
         snprintf(err, errlen, "%s %s: is a directory", what, path);
     } else if (!S_ISREG(st.st_mode)) {
         r = -EINVAL;
-        snprintf(err, errlen, "%s %s: not a regular file", what, path);
+        snprintf(err, errlen, "%s %s: not a regular file (%s)", what, path,
+                 file_kind(st.st_mode));
     } else if (st.st_size == 0) {
         r = -EINVAL;
         snprintf(err, errlen, "%s %s: file is empty", what, path);
@@ -51,6 +72,13 @@ static int file_open_checked(const char *what, const char *path, size_t max, int
         r = -EFBIG;
         snprintf(err, errlen, "%s %s: %lld bytes is larger than the %zu the guest can hold",
                  what, path, (long long)st.st_size, max);
+    }
+    if (r == 0) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+            r = -errno;
+            snprintf(err, errlen, "%s %s: %s", what, path, strerror(-r));
+        }
     }
     if (r < 0) {
         close(fd);

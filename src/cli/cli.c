@@ -37,6 +37,9 @@ static const char usage_text[] =
     "                     (at most 20 bytes). Repeatable, up to 8 disks.\n"
     "  --transport T      how virtio devices attach: mmio (default) or pci\n"
     "                     (virtio-pci with MSI-X on a PCI host bridge)\n"
+    "  --mem-merge        let the host's KSM merge identical guest RAM pages\n"
+    "                     (saves memory across similar VMs, but shares pages\n"
+    "                     between tenants: a known side channel; default off)\n"
     "  -v, --verbose      say on stderr what the VM does and why it ended\n"
     "                     (ARCVMM_LOG=debug also logs every unclaimed I/O access)\n"
     "\n"
@@ -164,7 +167,8 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         return -EINVAL;
     }
     c->cmd = CLI_RUN;
-    enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_DISK, O_TRANSPORT };
+    enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_DISK, O_TRANSPORT,
+           O_MEM_MERGE };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
@@ -174,6 +178,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         { "console", required_argument, NULL, O_CONSOLE },
         { "disk", required_argument, NULL, O_DISK },
         { "transport", required_argument, NULL, O_TRANSPORT },
+        { "mem-merge", no_argument, NULL, O_MEM_MERGE },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
@@ -224,6 +229,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
                 return -EINVAL;
             }
             break;
+        case O_MEM_MERGE: c->cfg.mem_merge = 1; break;
         case 'v': c->verbose = true; break;
         case 'h': c->cmd = CLI_HELP; return 0;
         case ':':

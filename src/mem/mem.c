@@ -52,8 +52,13 @@ int mem_map(struct guest_mem *m)
             mem_unmap(m);
             return err;
         }
-        madvise(p, m->r[i].size, MADV_MERGEABLE);
         m->r[i].hva = p;
+        /* Not merging is said explicitly too: a process in KSM's merge-any
+         * mode (prctl PR_SET_MEMORY_MERGE, e.g. systemd's MemoryKSM=) gets
+         * every new mapping marked mergeable. A kernel without KSM fails
+         * both with EINVAL: nothing to undo then. */
+        if (madvise(p, m->r[i].size, m->merge ? MADV_MERGEABLE : MADV_UNMERGEABLE) < 0)
+            m->merge = false;
     }
     return 0;
 }

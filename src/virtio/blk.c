@@ -58,7 +58,6 @@
 #define BLK_MAX_DISCARD_SECTORS  (1u << 22)                  /* 2 GiB per segment */
 #define BLK_MAX_WZ_SECTORS       (1u << 22)
 #define BLK_INLINE_IOV           8
-#define BLK_LOG_LIMIT            20
 #define BLK_NOTIFY_BATCH         32      /* completions per interrupt, at most */
 /* Interrupt moderation (virtio/irqmod.h): the polling window's bounds, and
  * the longest a finished request may wait for its interrupt. */
@@ -129,7 +128,10 @@ struct blk_dev {
     struct virtio_blk_limits lim;    /* negotiated parts set on activation */
     enum virtio_blk_io_mode mode;
     bool active;
-    atomic_uint logged;
+    /* One rate limit per kind of line (base/log.h): host I/O errors, the
+     * io_uring itself failing, requests without a status byte, refused
+     * requests -- all of them a guest can repeat at will. */
+    struct log_limit log_io, log_uring, log_nostatus, log_bad;
     atomic_bool said_sync;
     struct blk_queue q[VIRTIO_MAX_QUEUES];
     bool paused[VIRTIO_MAX_QUEUES];  /* quiesced while running: resume restarts it */
@@ -140,14 +142,6 @@ static uint64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static bool may_log(struct blk_dev *b)
-{
-    unsigned n = atomic_fetch_add(&b->logged, 1);
-    if (n == BLK_LOG_LIMIT)
-        log_warn("disk %s: further errors not logged", b->path);
-    return n < BLK_LOG_LIMIT;
 }
 
 /* ---- completion ---- */
@@ -225,9 +219,9 @@ static void slot_done(struct blk_queue *bq, struct blk_slot *s, int64_t res)
     uint8_t st = VIRTIO_BLK_S_OK;
     if (res < 0) {
         st = VIRTIO_BLK_S_IOERR;
-        if (may_log(b))
-            log_warn("disk %s: %s of %u bytes at offset %llu failed: %s", b->path,
-                     type_name(s->type), s->len, (unsigned long long)s->off, strerror((int)-res));
+        log_warn_limited(&b->log_io, "disk %s: %s of %u bytes at offset %llu failed: %s",
+                         b->path, type_name(s->type), s->len, (unsigned long long)s->off,
+                         strerror((int)-res));
     }
     finish(bq, s->head, s->status, st, s->written);
     slot_put(bq, s);
@@ -429,31 +423,34 @@ static void do_discard_or_zero(struct blk_queue *bq)
                    : disk_discard(&b->disk, off, len);
         if (e < 0) {
             st = VIRTIO_BLK_S_IOERR;
-            if (may_log(b))
-                log_warn("disk %s: %s of %llu bytes at offset %llu failed: %s", b->path,
-                         wz ? "write-zeroes" : "discard", (unsigned long long)len,
-                         (unsigned long long)off, strerror(-e));
+            log_warn_limited(&b->log_io, "disk %s: %s of %llu bytes at offset %llu failed: %s",
+                             b->path, wz ? "write-zeroes" : "discard", (unsigned long long)len,
+                             (unsigned long long)off, strerror(-e));
             break;
         }
     }
     finish(bq, bq->elem->head, r->status, st, 1);
 }
 
-/* One guest-error line for a request the parser failed with IOERR. */
+/* One guest-error line (rate-limited) for a request the parser failed
+ * with IOERR. */
 static void log_refused(struct blk_queue *bq, const struct virtio_blk_req *r)
 {
     const char *path = bq->b->path;
+    struct log_limit *l = &bq->b->log_bad;
     bool rw = r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT;
     if (r->type == UINT32_MAX)
-        log_guest("virtio-blk %s: queue %u: request without a 16-byte header", path, bq->idx);
+        log_guest_limited(l, "virtio-blk %s: queue %u: request without a 16-byte header", path,
+                          bq->idx);
     else if (r->lim.readonly && r->type != VIRTIO_BLK_T_IN)    /* OUT, DISCARD, WRITE_ZEROES */
-        log_guest("virtio-blk %s: queue %u: write (type %u) to a read-only disk refused", path,
-                  bq->idx, r->type);
+        log_guest_limited(l, "virtio-blk %s: queue %u: write (type %u) to a read-only disk refused",
+                          path, bq->idx, r->type);
     else if (rw)
-        log_guest("virtio-blk %s: queue %u: bad request (type %u, sector %llu)", path, bq->idx,
-                  r->type, (unsigned long long)r->sector);
+        log_guest_limited(l, "virtio-blk %s: queue %u: bad request (type %u, sector %llu)", path,
+                          bq->idx, r->type, (unsigned long long)r->sector);
     else
-        log_guest("virtio-blk %s: queue %u: bad request (type %u)", path, bq->idx, r->type);
+        log_guest_limited(l, "virtio-blk %s: queue %u: bad request (type %u)", path, bq->idx,
+                          r->type);
 }
 
 /* Carry out (or start) the request just popped into bq->elem. */
@@ -465,13 +462,13 @@ static void handle_elem(struct blk_queue *bq)
     r->lim = b->lim;
     int st = virtio_blk_parse_req(e, r);
     if (st < 0) {
-        if (may_log(b))
-            log_guest("virtio-blk %s: queue %u: request without a status byte", b->path, bq->idx);
+        log_guest_limited(&b->log_nostatus, "virtio-blk %s: queue %u: request without a status byte",
+                          b->path, bq->idx);
         complete(bq, e->head, 0);
         return;
     }
     if (st != VIRTIO_BLK_S_OK) {
-        if (st == VIRTIO_BLK_S_IOERR && may_log(b))
+        if (st == VIRTIO_BLK_S_IOERR)
             log_refused(bq, r);
         finish(bq, e->head, r->status, (uint8_t)st, 1);
         return;
@@ -657,8 +654,8 @@ static void run_uring(struct blk_queue *bq)
         }
         int r = io_uring_submit_and_wait(ring, 1);
         if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
-            if (may_log(bq->b))
-                log_err("disk %s: io_uring_enter: %s", bq->b->path, strerror(-r));
+            log_err_limited(&bq->b->log_uring, "disk %s: io_uring_enter: %s", bq->b->path,
+                            strerror(-r));
             usleep(1000);
         }
         bool kick = false, freed = false;

@@ -35,12 +35,16 @@ int vcpu_signal_init(void)
     return sigaction(kick_signal(), &sa, NULL) < 0 ? -errno : 0;
 }
 
+/* A thread that marked itself exited (under vm->lock, see the end of
+ * vcpu_thread) is past KVM_RUN for good and may be joined at any moment
+ * once the lock is dropped: it is never signalled, since pthread_kill on a
+ * joined thread is undefined (its id may even name a new thread). */
 void vcpu_kick(struct vcpu *v)
 {
     if (!v->hv)
         return;
     hv_vcpu_kick_set(v->hv);
-    if (v->thread_started)
+    if (v->thread_started && !v->exited)
         pthread_kill(v->thread, kick_signal());
 }
 
@@ -130,7 +134,10 @@ static void *vcpu_thread(void *arg)
             break;
         }
     }
+    /* The last touch of the VM: from here on kicks skip this thread, so a
+     * joiner (which can only return after this) never races a kick. */
     pthread_mutex_lock(&vm->lock);
+    v->exited = true;
     vm->nrunning--;
     pthread_cond_broadcast(&vm->cond);
     pthread_mutex_unlock(&vm->lock);

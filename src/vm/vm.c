@@ -171,6 +171,7 @@ int arcvmm_create(const struct arcvmm_config *cfg, struct arcvmm **out, char *er
     struct vm *vm = to_vm(a);
     vm->exit_efd = -1;
     vm->console.efd = -1;
+    pthread_mutex_init(&vm->stop_lock, NULL);
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
     vm->state = ARCVMM_CREATED;
@@ -208,11 +209,14 @@ int arcvmm_create(const struct arcvmm_config *cfg, struct arcvmm **out, char *er
                  (unsigned long long)cfg->memory_mib, strerror(-r));
         goto fail;
     }
+    vm->mem.merge = cfg->mem_merge != 0;
     if ((r = mem_map(&vm->mem)) < 0) {
         snprintf(err, errlen, "memory: cannot map %llu MiB: %s",
                  (unsigned long long)cfg->memory_mib, strerror(-r));
         goto fail;
     }
+    if (cfg->mem_merge && !vm->mem.merge)
+        log_warn("memory: page merging (KSM) asked for, but this host kernel has no KSM");
     for (int i = 0; i < vm->mem.n; i++) {
         struct mem_region *m = &vm->mem.r[i];
         if ((r = hv_set_memory(vm->hv, (uint32_t)i, m->gpa, m->size, m->hva)) < 0) {
@@ -334,10 +338,19 @@ int arcvmm_resume(struct arcvmm *a)
     return r;
 }
 
+/* Joining is ordered against the kicks (vm_end and arcvmm_pause kick every
+ * started vCPU under vm->lock, from any thread, a vCPU's own poweroff
+ * included): a vCPU thread sets v->exited under vm->lock before it
+ * returns and kicks skip exited threads, so once a join has returned no
+ * kick can reach that thread, though thread_started is cleared only after
+ * the join. stop_lock keeps a second stopper (arcvmm_wait in one thread,
+ * arcvmm_stop in another) from joining the same vCPU or console thread
+ * twice; it waits for the first one instead. */
 int arcvmm_stop(struct arcvmm *a)
 {
     struct vm *vm = to_vm(a);
     vm_end(vm, ARCVMM_EXIT_STOPPED, NULL);
+    pthread_mutex_lock(&vm->stop_lock);
     struct timespec ts;
     timespec_after(&ts, STOP_TIMEOUT_S);
     int r = 0;
@@ -363,6 +376,7 @@ int arcvmm_stop(struct arcvmm *a)
     if (r == 0)
         vm->state = ARCVMM_STOPPED;
     pthread_mutex_unlock(&vm->lock);
+    pthread_mutex_unlock(&vm->stop_lock);
     return r;
 }
 
@@ -425,5 +439,6 @@ void arcvmm_destroy(struct arcvmm *a)
         free(vm->cfg_strings[i]);
     pthread_cond_destroy(&vm->cond);
     pthread_mutex_destroy(&vm->lock);
+    pthread_mutex_destroy(&vm->stop_lock);
     free(a);
 }

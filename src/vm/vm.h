@@ -21,7 +21,8 @@ struct vcpu {
     int index;
     struct hv_vcpu *hv;
     pthread_t thread;
-    bool thread_started;
+    bool thread_started;    /* under vm->lock: created and not yet joined */
+    bool exited;            /* under vm->lock: the thread is returning, never kick it */
     bool parked;            /* under vm->lock */
     uint64_t exits;         /* exits handled (for tests and benchmarks) */
 };
@@ -45,6 +46,7 @@ struct vm {
     void *arch;                 /* arch-private state (arch_vm_setup) */
     struct devmgr devs;         /* every virtio device, in attach order */
 
+    pthread_mutex_t stop_lock;  /* one arcvmm_stop at a time (taken before lock) */
     pthread_mutex_t lock;
     pthread_cond_t cond;        /* state changes, parking, acks */
     atomic_uint request;        /* VM_REQ_*: checked by vCPUs after each exit */
@@ -62,7 +64,8 @@ void vm_end(struct vm *vm, enum arcvmm_exit_reason reason, const char *msg);
 
 /* The vCPU run loop (vm/vcpu.c). */
 int vcpu_start(struct vcpu *v);
-/* Interrupt the vCPU if it is inside the guest. */
+/* Interrupt the vCPU if it is inside the guest. Caller holds vm->lock,
+ * which keeps the thread from being joined under the kick. */
 void vcpu_kick(struct vcpu *v);
 /* Process-wide: install the (empty) handler for the kick signal. */
 int vcpu_signal_init(void);

@@ -30,6 +30,7 @@ head -c 4096 /dev/urandom > "$tmp/random"
 head -c 700 "$guest" > "$tmp/truncated"
 head -c $((8 << 20)) /dev/zero > "$tmp/big-initrd"
 cp "$guest" "$tmp/k000"; chmod 000 "$tmp/k000"
+mkfifo "$tmp/fifo"
 
 expect no-command        "no command"                 -- "$bin"
 expect unknown-command   "unknown command 'fly'"      -- "$bin" fly
@@ -39,6 +40,10 @@ expect missing-kernel    "kernel $tmp/nope: No such file or directory" -- "$bin"
 expect kernel-is-dir     "kernel $tmp: is a directory" -- "$bin" run --kernel "$tmp"
 expect kernel-empty      "file is empty"              -- "$bin" run --kernel "$tmp/empty"
 expect kernel-not-file   "not a regular file"         -- "$bin" run --kernel /dev/null
+# A FIFO without a writer must not block open(2): arcvmm cannot be ended by
+# SIGTERM then. timeout only bounds a regression (it turns a hang into rc 124).
+expect kernel-fifo       "kernel $tmp/fifo: not a regular file (a FIFO)" -- timeout -k 5 20 "$bin" run --kernel "$tmp/fifo"
+expect initrd-fifo       "initrd $tmp/fifo: not a regular file (a FIFO)" -- timeout -k 5 20 "$bin" run --kernel "$guest" --initrd "$tmp/fifo"
 expect not-a-kernel      "not a Linux kernel"         -- "$bin" run --kernel "$tmp/random"
 expect truncated-kernel  "truncated"                  -- "$bin" run --kernel "$tmp/truncated"
 expect missing-initrd    "initrd $tmp/nope: No such file or directory" -- "$bin" run --kernel "$guest" --initrd "$tmp/nope"

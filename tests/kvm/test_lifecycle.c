@@ -1,7 +1,18 @@
 /* Tier 2: pause / resume / stop of running guests, SMP included, and two
  * VMs in one process. The guest prints "testguest: tick N" forever.
  * On arm64 both images are the one arm64 Image (and its secondary vCPUs
- * are powered off, waiting for PSCI CPU_ON, instead of waiting for SIPI). */
+ * are powered off, waiting for PSCI CPU_ON, instead of waiting for SIPI).
+ *
+ * This binary is linked with --wrap for pthread_kill, pthread_join and
+ * pthread_timedjoin_np (see the Makefile): while the checker is on, a signal sent to a thread that
+ * was already joined, and a join of a thread that is being or was joined,
+ * (both undefined behaviour) are refused and counted instead of reaching
+ * glibc. */
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "kvmtest.h"
@@ -14,6 +25,103 @@
 #define IMG_A "bzImage"
 #define IMG_B "elf"
 #endif
+
+/* ---- the thread-lifetime checker ---- */
+
+int __real_pthread_kill(pthread_t t, int sig);
+int __wrap_pthread_kill(pthread_t t, int sig);
+int __real_pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *ts);
+int __wrap_pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *ts);
+int __real_pthread_join(pthread_t t, void **ret);
+int __wrap_pthread_join(pthread_t t, void **ret);
+
+#define TC_MAX 256
+static struct {
+    pthread_mutex_t lock;
+    atomic_bool on;
+    pthread_t joined[TC_MAX];   /* being joined or joined, since tc_reset */
+    bool done[TC_MAX];          /* the join returned: the thread is gone */
+    int n;
+    int bad_kills, bad_joins;   /* refused calls */
+    int kills;                  /* kills passed on while checking */
+} tc = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Index of t in tc.joined or -1. Caller holds tc.lock. */
+static int tc_find(pthread_t t)
+{
+    for (int i = 0; i < tc.n; i++)
+        if (pthread_equal(tc.joined[i], t))
+            return i;
+    return -1;
+}
+
+/* Start checking afresh (no thread may be created between the first join
+ * and the next reset: a new thread may reuse a joined one's id). */
+static void tc_reset(bool on)
+{
+    pthread_mutex_lock(&tc.lock);
+    tc.n = 0;
+    tc.bad_kills = tc.bad_joins = tc.kills = 0;
+    atomic_store(&tc.on, on);
+    pthread_mutex_unlock(&tc.lock);
+}
+
+int __wrap_pthread_kill(pthread_t t, int sig)
+{
+    if (!atomic_load(&tc.on))
+        return __real_pthread_kill(t, sig);
+    pthread_mutex_lock(&tc.lock);
+    int i = tc_find(t);
+    bool bad = i >= 0 && tc.done[i];    /* a join in progress is fine */
+    if (bad)
+        tc.bad_kills++;
+    else
+        tc.kills++;
+    pthread_mutex_unlock(&tc.lock);
+    /* A join that returns between the check and the kill goes unseen: the
+     * checker misses some bad kills, it never reports a good one. */
+    return bad ? ESRCH : __real_pthread_kill(t, sig);
+}
+
+/* Both joins: ts NULL is pthread_join. */
+static int tc_join(pthread_t t, void **ret, const struct timespec *ts)
+{
+    if (!atomic_load(&tc.on))
+        return ts ? __real_pthread_timedjoin_np(t, ret, ts) : __real_pthread_join(t, ret);
+    pthread_mutex_lock(&tc.lock);
+    bool bad = tc_find(t) >= 0 || tc.n >= TC_MAX;
+    if (bad) {
+        tc.bad_joins++;
+    } else {
+        tc.done[tc.n] = false;
+        tc.joined[tc.n++] = t;
+    }
+    pthread_mutex_unlock(&tc.lock);
+    if (bad)
+        return EINVAL;
+    int r = ts ? __real_pthread_timedjoin_np(t, ret, ts) : __real_pthread_join(t, ret);
+    pthread_mutex_lock(&tc.lock);
+    int i = tc_find(t);
+    if (i >= 0 && r == 0) {
+        tc.done[i] = true;
+    } else if (i >= 0) {        /* not joined after all (timed out) */
+        tc.n--;
+        tc.joined[i] = tc.joined[tc.n];
+        tc.done[i] = tc.done[tc.n];
+    }
+    pthread_mutex_unlock(&tc.lock);
+    return r;
+}
+
+int __wrap_pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *ts)
+{
+    return tc_join(t, ret, ts);
+}
+
+int __wrap_pthread_join(pthread_t t, void **ret)
+{
+    return tc_join(t, ret, NULL);
+}
 
 /* Largest tick number seen in the collected output, or -1. */
 static long last_tick(struct kt *t)
@@ -132,6 +240,96 @@ static void t_two_vms(void)
     kt_destroy(&b);
 }
 
+/* ---- arcvmm_stop racing kicks ---- */
+
+struct race {
+    struct arcvmm *a;
+    atomic_bool done;
+};
+
+/* What a guest poweroff on another vCPU or Ctrl-A x does: vm_end, which
+ * kicks every vCPU (under vm->lock). sched_yield lets the threads being
+ * stopped take the lock too; it synchronises nothing. */
+static void *race_ender(void *arg)
+{
+    struct race *r = arg;
+    while (!atomic_load(&r->done)) {
+        vm_end((struct vm *)r->a, ARCVMM_EXIT_POWEROFF, NULL);
+        sched_yield();
+    }
+    return NULL;
+}
+
+/* Pause and resume through the API: kicks too, until the VM has ended. */
+static void *race_pauser(void *arg)
+{
+    struct race *r = arg;
+    while (!atomic_load(&r->done)) {
+        if (arcvmm_pause(r->a) == 0)
+            arcvmm_resume(r->a);
+        sched_yield();
+    }
+    return NULL;
+}
+
+/* arcvmm_wait ends in arcvmm_stop: a second stop beside the test's. */
+static void *race_waiter(void *arg)
+{
+    struct race *r = arg;
+    struct arcvmm_exit ex;
+    return (void *)(intptr_t)arcvmm_wait(r->a, &ex);
+}
+
+/* arcvmm_stop joins the vCPU threads while other threads kick them (the
+ * guest powers off from vCPU 0, two threads call vm_end as a poweroff from
+ * other vCPUs would, one pauses and resumes) and while arcvmm_wait stops
+ * the VM too: no kick may reach a joined thread, no thread may be joined
+ * twice, and the ASan build must stay clean. Many vCPUs, many rounds. */
+static void t_stop_races_kicks(void)
+{
+    int max = arcvmm_max_cpus();
+    CHECK(max >= 2);
+    int cpus = max < 16 ? max : 16;
+    enum { ROUNDS = 40, NTH = 4 };
+    int bad_kills = 0, bad_joins = 0, round, nth = 0, stop = 0;
+    intptr_t waited = 0;
+    long kills = 0;
+    for (round = 0; round < ROUNDS; round++) {
+        struct kt t;
+        CHECK(kt_create(&t, IMG_A, "hello", cpus, 32) == 0);
+        tc_reset(true);
+        CHECK(arcvmm_start(t.vm) == 0);
+        struct race r = { .a = t.vm };
+        void *(*fn[NTH])(void *) = { race_ender, race_ender, race_pauser, race_waiter };
+        pthread_t th[NTH];
+        nth = 0;
+        while (nth < NTH && pthread_create(&th[nth], NULL, fn[nth], &r) == 0)
+            nth++;
+        stop = arcvmm_stop(t.vm);
+        atomic_store(&r.done, true);
+        void *w = (void *)(intptr_t)-1;
+        for (int i = 0; i < nth; i++)
+            pthread_join(th[i], i == NTH - 1 ? &w : NULL);
+        waited = (intptr_t)w;
+        pthread_mutex_lock(&tc.lock);
+        bad_kills += tc.bad_kills;
+        bad_joins += tc.bad_joins;
+        kills += tc.kills;
+        pthread_mutex_unlock(&tc.lock);
+        tc_reset(false);
+        kt_destroy(&t);
+        if (nth != NTH || stop != 0 || waited != 0 || bad_kills || bad_joins)
+            break;
+    }
+    printf("  %d of %d rounds, %d vCPUs: %ld kicks passed, %d refused (joined thread), "
+           "%d double joins refused\n", round, ROUNDS, cpus, kills, bad_kills, bad_joins);
+    CHECK_EQ(bad_kills, 0);
+    CHECK_EQ(bad_joins, 0);
+    CHECK_EQ(nth, NTH);
+    CHECK_EQ(stop, 0);
+    CHECK_EQ(waited, 0);
+}
+
 int main(void)
 {
     if (kt_require_kvm() < 0)
@@ -145,5 +343,6 @@ int main(void)
     RUN(t_stop_before_start);
     RUN(t_destroy_running);
     RUN(t_two_vms);
+    RUN(t_stop_races_kicks);
     return harness_done();
 }

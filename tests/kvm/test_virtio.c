@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "base/log.h"
 #include "kvmtest.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
@@ -221,6 +222,61 @@ static bool ro_feature_one(const char *image, const char *path)
     REQUIRE(features(&t, &f));
     REQUIRE(f >> 5 & 1);                    /* VIRTIO_BLK_F_RO offered */
     return true;
+}
+
+/* A guest-error flood: cmd (run on image with the read-only disk path)
+ * causes FLOOD_N guest errors, each worth a log line containing needle.
+ * stderr goes to a file meanwhile (a pipe nobody reads could block the
+ * device); the log must hold the burst and at most one line per interval
+ * that passed, and nothing else. The console must say done. */
+#define FLOOD_N 10000
+static bool flood_one(const char *image, const char *path, const char *cmd,
+                      const char *needle, const char *done)
+{
+    struct kt t;
+    struct arcvmm_disk d = { .path = path, .readonly = 1 };
+    FILE *cap = tmpfile();
+    REQUIRE(cap);
+    fflush(stderr);
+    int saved = dup(2);
+    REQUIRE(saved >= 0 && dup2(fileno(cap), 2) == 2);
+    long long t0 = kt_now_ms();
+    bool ran = run_guest(&t, image, cmd, &d, 1);
+    long long ms = kt_now_ms() - t0;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    int lines = 0, refused = 0;
+    char line[1200];
+    rewind(cap);
+    while (fgets(line, sizeof(line), cap)) {
+        lines++;
+        refused += strstr(line, needle) != NULL;
+        if (lines <= 40)
+            fputs(lines <= 3 || !ran ? line : "", stderr);
+    }
+    fclose(cap);
+    long bound = LOG_LIMIT_BURST + 1 + ms / LOG_LIMIT_INTERVAL_MS;
+    fprintf(stderr, "  %s: %d stderr lines (%d of them '%s') in %lld ms; bound %ld\n", cmd,
+            lines, refused, needle, ms, bound);
+    REQUIRE(ran);
+    REQUIRE(has(&t, done));
+    REQUIRE(refused >= LOG_LIMIT_BURST);
+    REQUIRE(lines == refused);
+    REQUIRE(lines <= bound);
+    return true;
+}
+
+/* blk-flood: FLOOD_N writes to a read-only disk, each refused (IOERR). */
+static void t_blk_guest_error_flood(void)
+{
+    char path[64], cmd[64], done[64];
+    CHECK(make_image(path, IMG_BYTES) == 0);
+    snprintf(cmd, sizeof(cmd), "blk-flood=%d", FLOOD_N);
+    snprintf(done, sizeof(done), "testguest: blk-flood ioerr %d\n", FLOOD_N);
+    bool ok = flood_one(KT_IMAGE, path, cmd, "read-only disk refused", done);
+    unlink(path);
+    CHECK(ok);
 }
 
 static bool bad_one(const char *image, const char *path, const char *kind)
@@ -563,6 +619,7 @@ int main(void)
     RUN(t_blk_readonly);
     RUN(t_blk_readonly_feature);
     RUN(t_blk_malformed_rings);
+    RUN(t_blk_guest_error_flood);
     RUN(t_blk_two_disks);
     RUN(t_blk_indirect);
     RUN(t_blk_register_reads);

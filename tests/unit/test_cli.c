@@ -37,6 +37,10 @@ static void t_full_run_line(void)
     CHECK(!strcmp(c.cfg.console_path, "/tmp/log"));
     CHECK(c.verbose);
     CHECK(!c.default_guest);
+    CHECK_EQ(c.cfg.mem_merge, 0);       /* KSM merging is opt-in */
+    CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", "--mem-merge", NULL), 0);
+    CHECK_EQ(c.cfg.mem_merge, 1);
+    CHECK(strstr(cli_usage(), "--mem-merge"));
 }
 
 static void t_defaults_and_forms(void)

@@ -19,6 +19,12 @@
  *                  wait for DEVICE_NEEDS_RESET, reset, do a good cycle
  *   blk-multi      capacities of the first two devices
  *   blk-indirect   the blk-rw cycle through an indirect descriptor table
+ *   vmmio-flood=N  N one-byte writes to the Status register of the first
+ *                  device (the spec wants 32-bit accesses: each one is a
+ *                  guest error for the VMM), then "testguest: vmmio-flood done"
+ *   blk-flood=N    N OUT requests to sector 1, one after the other; print
+ *                  how many came back IOERR (a read-only disk refuses, and
+ *                  the VMM logs, every one: a guest-error flood)
  *   blk-regs       read nine registers REG_ROUNDS times each (no
  *                  poll_pause: reads of a directly readable window cost no
  *                  exit), print their values and how often one changed
@@ -152,6 +158,11 @@ static inline void wr(const struct blk *b, uint32_t off, uint32_t v)
 	__asm__ volatile("str %w0, [%1]" : : "r"(v), "r"(b->base + off) : "memory");
 }
 
+static inline void wr8(const struct blk *b, uint32_t off, uint8_t v)
+{
+	__asm__ volatile("strb %w0, [%1]" : : "r"(v), "r"(b->base + off) : "memory");
+}
+
 static inline void mb(void)
 {
 	__asm__ volatile("dmb sy" : : : "memory");
@@ -168,6 +179,11 @@ static inline uint32_t rd(const struct blk *b, uint32_t off)
 static inline void wr(const struct blk *b, uint32_t off, uint32_t v)
 {
 	__asm__ volatile("movl %0, (%1)" : : "r"(v), "r"(b->base + off) : "memory");
+}
+
+static inline void wr8(const struct blk *b, uint32_t off, uint8_t v)
+{
+	__asm__ volatile("movb %0, (%1)" : : "q"(v), "r"(b->base + off) : "memory");
 }
 
 /* Compiler and CPU barrier: ring/buffer writes are visible before what
@@ -587,6 +603,60 @@ static void cmd_multi(void)
 	put_str("\n");
 }
 
+/* N OUT requests in a row; "testguest: blk-flood ioerr <count>". */
+static void cmd_flood(unsigned long count)
+{
+	struct blk b;
+	unsigned long ioerr = 0;
+
+	if (blk_probe(&b, 0) < 0 || blk_init(&b, 0) < 0)
+		return;
+	for (unsigned i = 0; i < 512; i++)
+		req.data[i] = pattern(i);
+	for (unsigned long i = 0; i < count; i++) {
+		int r = blk_req(&b, T_OUT, 1, req.data, 512, 1);
+
+		if (r < 0) {
+			put_result("blk-flood", r);
+			return;
+		}
+		ioerr += r == 1;        /* VIRTIO_BLK_S_IOERR */
+	}
+	put_str("testguest: blk-flood ioerr ");
+	put_dec(ioerr);
+	put_str("\n");
+}
+
+static void cmd_mmio_flood(unsigned long count)
+{
+	struct blk b;
+
+	if (blk_probe(&b, 0) < 0)
+		return;
+	for (unsigned long i = 0; i < count; i++)
+		wr8(&b, R_STATUS, 0);
+	put_str("testguest: vmmio-flood done\n");
+}
+
+/* Is the word "<prefix><decimal>"?  Stores the number in *val. */
+static int word_num(const char *w, size_t n, const char *prefix, unsigned long *val)
+{
+	size_t i = 0;
+
+	for (; prefix[i]; i++)
+		if (i >= n || w[i] != prefix[i])
+			return 0;
+	if (i == n)
+		return 0;
+	*val = 0;
+	for (; i < n; i++) {
+		if (w[i] < '0' || w[i] > '9')
+			return 0;
+		*val = *val * 10 + (unsigned long)(w[i] - '0');
+	}
+	return 1;
+}
+
 /* ---- malformed rings ---- */
 
 enum bad_kind { BAD_HEAD, BAD_LOOP, BAD_ADDR, BAD_JUMP, BAD_LEN, BAD_NESTED, BAD_NONE };
@@ -660,6 +730,7 @@ int virtio_run_word(const char *w, size_t n)
 {
 	static const char bad[] = "blk-bad=";
 	const size_t nbad = sizeof(bad) - 1;
+	unsigned long num;
 
 	if (word_is(w, n, "blk-info")) {
 		cmd_info();
@@ -675,6 +746,10 @@ int virtio_run_word(const char *w, size_t n)
 		cmd_regs();
 	} else if (word_is(w, n, "blk-multi")) {
 		cmd_multi();
+	} else if (word_num(w, n, "blk-flood=", &num)) {
+		cmd_flood(num);
+	} else if (word_num(w, n, "vmmio-flood=", &num)) {
+		cmd_mmio_flood(num);
 	} else if (n > nbad && word_is(w, nbad, bad)) {
 		for (unsigned k = 0; k < BAD_NONE; k++) {
 			if (word_is(w + nbad, n - nbad, bad_names[k])) {
