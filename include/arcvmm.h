@@ -23,6 +23,12 @@ enum arcvmm_console_mode {
 
 #define ARCVMM_MAX_DISKS 8
 
+/* How virtio devices reach the guest. */
+enum arcvmm_transport {
+    ARCVMM_TRANSPORT_MMIO,    /* virtio-mmio windows (ACPI LNRO0005 / FDT virtio,mmio) */
+    ARCVMM_TRANSPORT_PCI,     /* virtio-pci functions on a PCI host bridge, MSI-X */
+};
+
 struct arcvmm_disk {
     const char *path;         /* raw image file */
     int readonly;             /* guest writes fail, the file is opened read-only */
@@ -41,7 +47,11 @@ struct arcvmm_config {
     int console_out_fd;       /* STDIO mode: output fd (default 1) */
     struct arcvmm_disk disks[ARCVMM_MAX_DISKS];  /* virtio-blk, /dev/vda, vdb, ... */
     int ndisks;
+    enum arcvmm_transport transport;  /* every virtio device's (default ARCVMM_TRANSPORT_DEFAULT) */
 };
+
+/* The transport arcvmm_config_init picks. */
+#define ARCVMM_TRANSPORT_DEFAULT ARCVMM_TRANSPORT_MMIO
 
 /* The guest console is COM1 (ttyS0) on x86 and the PL011 (ttyAMA0) on arm64. */
 #if defined(__aarch64__)

@@ -35,6 +35,8 @@ static const char usage_text[] =
     "                     raw disk image as virtio-blk (/dev/vda, vdb, ... in\n"
     "                     order); ro: read-only; id: serial the guest reads\n"
     "                     (at most 20 bytes). Repeatable, up to 8 disks.\n"
+    "  --transport T      how virtio devices attach: mmio (default) or pci\n"
+    "                     (virtio-pci with MSI-X on a PCI host bridge)\n"
     "  -v, --verbose      say on stderr what the VM does and why it ended\n"
     "                     (ARCVMM_LOG=debug also logs every unclaimed I/O access)\n"
     "\n"
@@ -162,7 +164,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         return -EINVAL;
     }
     c->cmd = CLI_RUN;
-    enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_DISK };
+    enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_DISK, O_TRANSPORT };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
@@ -171,6 +173,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         { "memory", required_argument, NULL, O_MEMORY },
         { "console", required_argument, NULL, O_CONSOLE },
         { "disk", required_argument, NULL, O_DISK },
+        { "transport", required_argument, NULL, O_TRANSPORT },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
@@ -210,6 +213,16 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         case O_DISK:
             if (parse_disk(c, optarg, err, errlen) < 0)
                 return -EINVAL;
+            break;
+        case O_TRANSPORT:
+            if (!strcmp(optarg, "mmio")) {
+                c->cfg.transport = ARCVMM_TRANSPORT_MMIO;
+            } else if (!strcmp(optarg, "pci")) {
+                c->cfg.transport = ARCVMM_TRANSPORT_PCI;
+            } else {
+                snprintf(err, errlen, "--transport: '%s' is not mmio or pci", optarg);
+                return -EINVAL;
+            }
             break;
         case 'v': c->verbose = true; break;
         case 'h': c->cmd = CLI_HELP; return 0;

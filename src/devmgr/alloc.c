@@ -22,6 +22,15 @@ int alloc_line(struct devmgr_alloc *a, uint32_t *line)
     return 0;
 }
 
+int alloc_intx(struct devmgr_alloc *a, uint32_t *line)
+{
+    int n = a->board.nintx < ALLOC_MAX_LINES ? a->board.nintx : ALLOC_MAX_LINES;
+    if (n <= 0)
+        return -ENOSPC;
+    *line = a->board.intx[a->next_intx++ % n];
+    return 0;
+}
+
 int alloc_mmio_window(struct devmgr_alloc *a, uint64_t *base)
 {
     if (a->next_mmio >= a->board.mmio_slots)

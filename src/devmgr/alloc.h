@@ -7,6 +7,8 @@
 #define ARCVMM_DEVMGR_ALLOC_H
 #include <stdint.h>
 
+#include "bus/bus.h"
+
 #define ALLOC_MAX_LINES 32
 
 /* What a board offers devices (arch_devmgr_board fills it). */
@@ -15,6 +17,10 @@ struct devmgr_board {
      * (x86: IOAPIC pins; arm64: SPI numbers) */
     uint32_t lines[ALLOC_MAX_LINES];
     int nlines;
+    /* PCI INTx lines (x86: IOAPIC pins 16-23; arm64: SPIs), level-triggered
+     * and so shareable: handed out round-robin */
+    uint32_t intx[ALLOC_MAX_LINES];
+    int nintx;
     /* virtio-mmio windows: slot i at mmio_base + i * mmio_stride */
     uint64_t mmio_base, mmio_stride;
     int mmio_slots;
@@ -24,6 +30,12 @@ struct devmgr_board {
     uint64_t mmio64_base, mmio64_size;
     /* GSI numbers free for MSI routes: [msi_first, msi_first + msi_count) */
     uint32_t msi_first, msi_count;
+    /* x86: the legacy PCI config ports 0xCF8-0xCFF exist (with a PCI host
+     * bridge); cf9_io, when set, serves the reset control register at
+     * 0xCF9, a byte inside them (offset 0), with or without PCI. */
+    bool pci_cf8;
+    bus_io_fn cf9_io;
+    void *cf9_opaque;
 };
 
 struct alloc_window {
@@ -32,7 +44,7 @@ struct alloc_window {
 
 struct devmgr_alloc {
     struct devmgr_board board;
-    int next_line, next_mmio, next_slot;
+    int next_line, next_mmio, next_slot, next_intx;
     uint32_t msi_used;
     struct alloc_window mmio32, mmio64;
 };
@@ -40,6 +52,8 @@ struct devmgr_alloc {
 void alloc_init(struct devmgr_alloc *a, const struct devmgr_board *b);
 /* An interrupt line, or -ENOSPC. */
 int alloc_line(struct devmgr_alloc *a, uint32_t *line);
+/* A PCI INTx line (shared once all are taken), or -ENOSPC if none. */
+int alloc_intx(struct devmgr_alloc *a, uint32_t *line);
 /* The next virtio-mmio window (base; size is the stride), or -ENOSPC. */
 int alloc_mmio_window(struct devmgr_alloc *a, uint64_t *base);
 /* The next free PCI slot on bus 0 (slot 0 stays free, as for a host

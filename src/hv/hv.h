@@ -57,8 +57,34 @@ void hv_irq_line_cb(void *hv_vm, uint32_t gsi, int level);
  * equals datamatch signals fd instead of exiting to userspace. */
 int hv_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool mmio, uint64_t datamatch,
                  int fd, bool assign);
-/* Writing to fd raises gsi. */
+/* Writing to fd raises gsi: an irqchip line, or an MSI GSI whose route
+ * (hv_msi_route_set) may come, change or go later; KVM follows it. */
 int hv_irqfd(struct hv_vm *vm, uint32_t gsi, int fd, bool assign);
+
+/* MSI routes: GSIs [hv_msi_gsi_first, + hv_msi_gsi_count) may each carry
+ * one MSI (address, data and, on arm64, the requester's device id, PCI
+ * bus << 8 | devfn, which the ITS translates; x86 ignores it). Raising
+ * such a GSI (an irqfd) sends that MSI. hv keeps the whole routing table
+ * (KVM's default irqchip routes plus these) and installs it in one step
+ * per change; safe from any thread. Call after the irqchip exists
+ * (hv_irqchip_create; arm64: hv_arm64_vgic_create, and
+ * hv_arm64_its_create before any MSI can reach the guest). */
+uint32_t hv_msi_gsi_first(struct hv_vm *vm);
+/* How many GSIs from hv_msi_gsi_first (KVM's routing limit); 0 without
+ * routing or before the irqchip exists. */
+uint32_t hv_msi_gsi_count(struct hv_vm *vm);
+/* Add or replace gsi's MSI route. 0, -EINVAL outside the MSI GSIs, or
+ * -errno (the table is then as before). */
+int hv_msi_route_set(struct hv_vm *vm, uint32_t gsi, uint64_t addr, uint32_t data, uint32_t devid);
+/* Remove gsi's MSI route, if any: raising gsi then does nothing. 0 or
+ * -errno (-EINVAL outside the MSI GSIs). */
+int hv_msi_route_clear(struct hv_vm *vm, uint32_t gsi);
+/* Send one MSI now, without a route. > 0: delivered; 0: the guest blocked
+ * it (x86: the destination LAPIC is software-disabled; arm64: the ITS has
+ * no mapping for devid/data); -errno otherwise (x86: -EPERM when no LAPIC
+ * matches the destination; arm64: -ENODEV without an ITS, -EBUSY while
+ * the guest has the ITS disabled). */
+int hv_signal_msi(struct hv_vm *vm, uint64_t addr, uint32_t data, uint32_t devid);
 
 int hv_vcpu_create(struct hv_vm *vm, int index, struct hv_vcpu **out);
 void hv_vcpu_destroy(struct hv_vcpu *vcpu);

@@ -2,7 +2,8 @@
  * state and the CPU identities the device tree needs.
  *
  * Interrupt numbers: on arm64 a gsi (hv_irq_line, hv_irqfd) is an SPI
- * number, i.e. GIC INTID - 32. vCPU 0 starts at the boot registers; every
+ * number, i.e. GIC INTID - 32; MSI GSIs (hv_msi_gsi_first) follow the
+ * SPIs. vCPU 0 starts at the boot registers; every
  * other vCPU is created powered off and started by the guest's PSCI CPU_ON,
  * which KVM serves (as it serves PSCI SYSTEM_OFF/RESET, reported as
  * HV_EXIT_POWEROFF/HV_EXIT_RESET). hv_irqchip_create() does nothing on
@@ -25,8 +26,14 @@ struct arm64_boot_regs {
  * interrupt IDs (32 private + SPIs; a multiple of 32). Call before the
  * vCPUs exist. -ENODEV when the host's KVM cannot emulate a GICv3. */
 int hv_arm64_vgic_create(struct hv_vm *vm, uint64_t dist, uint64_t redist, uint32_t nr_irqs);
+/* Create the GICv3 ITS (MSI translation) with its 128 KiB frame at base
+ * (64 KiB aligned). Call after hv_arm64_vgic_create and before any vCPU
+ * runs (the board does it right after hv_arm64_vgic_create). -ENODEV when
+ * the host's KVM has no ITS emulation, -EINVAL before
+ * hv_arm64_vgic_create. */
+int hv_arm64_its_create(struct hv_vm *vm, uint64_t base);
 /* Initialise the GICv3 once every vCPU exists and before any runs. irqfds
- * registered before this take effect now. */
+ * registered and MSI routes set before this take effect now. */
 int hv_arm64_vgic_init(struct hv_vm *vm);
 /* The vCPU's MPIDR_EL1 (its affinity, the device tree's cpu reg). */
 int hv_arm64_vcpu_mpidr(struct hv_vcpu *vcpu, uint64_t *mpidr);

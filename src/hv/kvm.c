@@ -15,6 +15,7 @@ int hv_vm_create(struct hv_vm **out, char *err, size_t errlen)
     if (!vm)
         return -ENOMEM;
     vm->vm_fd = -1;
+    pthread_mutex_init(&vm->irq_lock, NULL);
     int r;
     vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (vm->kvm_fd < 0) {
@@ -54,6 +55,8 @@ int hv_vm_create(struct hv_vm **out, char *err, size_t errlen)
         snprintf(err, errlen, "/dev/kvm: KVM_CREATE_VM: %s", strerror(-r));
         goto fail;
     }
+    r = kvm_ioctl_val(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING);
+    vm->max_routes = r > 0 ? (uint32_t)r : 0;
     r = kvm_arch_vm_init(vm);
     if (r < 0) {
         snprintf(err, errlen, "/dev/kvm: arch setup failed: %s", strerror(-r));
@@ -72,6 +75,8 @@ void hv_vm_destroy(struct hv_vm *vm)
         return;
     kvm_arch_vm_destroy(vm);
     free(vm->pending_irqfds);
+    free(vm->msi_routes);
+    pthread_mutex_destroy(&vm->irq_lock);
     if (vm->vm_fd >= 0)
         close(vm->vm_fd);
     if (vm->kvm_fd >= 0)
@@ -144,42 +149,173 @@ int hv_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool mmio, uint6
 /* KVM accepts irqfds only once the in-kernel interrupt controller is
  * initialised (kvm_arch_intc_initialized: always on x86; on arm64 after
  * the vGIC's CTRL_INIT, which needs every vCPU) and says EAGAIN before.
- * Such irqfds are kept and assigned by kvm_irqfd_flush(); an eventfd
- * signalled meanwhile keeps its count, so no interrupt is lost. */
+ * Such irqfds are kept and assigned by kvm_intc_ready(); an eventfd
+ * signalled meanwhile keeps its count, so no interrupt is lost. An irqfd
+ * may name a GSI that has no route yet (an MSI GSI before
+ * hv_msi_route_set): KVM follows every later routing change. */
 int hv_irqfd(struct hv_vm *vm, uint32_t gsi, int fd, bool assign)
 {
     struct kvm_irqfd f = { .fd = (uint32_t)fd, .gsi = gsi,
                            .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+    int r = 0;
+    pthread_mutex_lock(&vm->irq_lock);
     if (!assign) {
         for (int i = 0; i < vm->npending_irqfds; i++) {
             if (vm->pending_irqfds[i].fd == f.fd && vm->pending_irqfds[i].gsi == gsi) {
                 vm->pending_irqfds[i] = vm->pending_irqfds[--vm->npending_irqfds];
-                return 0;
+                goto out;
             }
         }
     }
-    int r = kvm_ioctl(vm->vm_fd, KVM_IRQFD, &f);
+    r = kvm_ioctl(vm->vm_fd, KVM_IRQFD, &f);
     if (r == -EAGAIN && assign) {
         struct kvm_irqfd *p = realloc(vm->pending_irqfds,
                                       sizeof(*p) * (size_t)(vm->npending_irqfds + 1));
-        if (!p)
-            return -ENOMEM;
+        if (!p) {
+            r = -ENOMEM;
+            goto out;
+        }
         vm->pending_irqfds = p;
         p[vm->npending_irqfds++] = f;
-        return 0;
+        r = 0;
     }
+out:
+    pthread_mutex_unlock(&vm->irq_lock);
     return r;
 }
 
-int kvm_irqfd_flush(struct hv_vm *vm)
+/* ---- GSI routing: KVM's irqchip routes plus ours for MSIs ---- */
+
+/* One KVM_SET_GSI_ROUTING with the irqchip routes and every MSI route.
+ * Called with irq_lock held. */
+static int routes_commit(struct hv_vm *vm)
 {
+    int ndef = kvm_arch_default_routes(vm, NULL);
+    if (ndef < 0)
+        return ndef;
+    size_t n = (size_t)ndef + vm->nmsi_routes;
+    struct kvm_irq_routing *t = calloc(1, sizeof(*t) + n * sizeof(t->entries[0]));
+    if (!t)
+        return -ENOMEM;
+    kvm_arch_default_routes(vm, t->entries);
+    memcpy(t->entries + ndef, vm->msi_routes, vm->nmsi_routes * sizeof(t->entries[0]));
+    t->nr = (uint32_t)n;
+    int r = kvm_ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, t);
+    free(t);
+    return r < 0 ? r : 0;
+}
+
+uint32_t hv_msi_gsi_first(struct hv_vm *vm)
+{
+    return kvm_arch_msi_gsi_first(vm);
+}
+
+/* KVM takes GSIs below max_routes and at most max_routes entries, the
+ * irqchip routes included. */
+uint32_t hv_msi_gsi_count(struct hv_vm *vm)
+{
+    uint32_t first = kvm_arch_msi_gsi_first(vm);
+    int ndef = kvm_arch_default_routes(vm, NULL);
+    if (ndef < 0 || first >= vm->max_routes || (uint32_t)ndef >= vm->max_routes)
+        return 0;
+    uint32_t by_gsi = vm->max_routes - first, by_entries = vm->max_routes - (uint32_t)ndef;
+    return by_gsi < by_entries ? by_gsi : by_entries;
+}
+
+static bool msi_gsi_valid(struct hv_vm *vm, uint32_t gsi)
+{
+    uint32_t first = hv_msi_gsi_first(vm);
+    return gsi >= first && gsi - first < hv_msi_gsi_count(vm);
+}
+
+static struct kvm_irq_routing_entry *msi_route_find(struct hv_vm *vm, uint32_t gsi)
+{
+    for (uint32_t i = 0; i < vm->nmsi_routes; i++)
+        if (vm->msi_routes[i].gsi == gsi)
+            return &vm->msi_routes[i];
+    return NULL;
+}
+
+int hv_msi_route_set(struct hv_vm *vm, uint32_t gsi, uint64_t addr, uint32_t data, uint32_t devid)
+{
+    struct kvm_irq_routing_entry e = {
+        .gsi = gsi, .type = KVM_IRQ_ROUTING_MSI, .flags = kvm_arch_msi_flags(vm),
+        .u.msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32),
+                   .data = data },
+    };
+    if (e.flags & KVM_MSI_VALID_DEVID)
+        e.u.msi.devid = devid;
+    pthread_mutex_lock(&vm->irq_lock);
+    int r = -EINVAL;
+    if (!msi_gsi_valid(vm, gsi))
+        goto out;
+    struct kvm_irq_routing_entry *slot = msi_route_find(vm, gsi), old;
+    if (slot) {
+        old = *slot;
+        *slot = e;
+        if ((r = routes_commit(vm)) < 0)
+            *slot = old;
+        goto out;
+    }
+    if (vm->nmsi_routes == vm->msi_routes_cap) {
+        uint32_t cap = vm->msi_routes_cap ? 2 * vm->msi_routes_cap : 16;
+        struct kvm_irq_routing_entry *p = realloc(vm->msi_routes, cap * sizeof(*p));
+        if (!p) {
+            r = -ENOMEM;
+            goto out;
+        }
+        vm->msi_routes = p;
+        vm->msi_routes_cap = cap;
+    }
+    vm->msi_routes[vm->nmsi_routes++] = e;
+    if ((r = routes_commit(vm)) < 0)
+        vm->nmsi_routes--;
+out:
+    pthread_mutex_unlock(&vm->irq_lock);
+    return r;
+}
+
+int hv_msi_route_clear(struct hv_vm *vm, uint32_t gsi)
+{
+    pthread_mutex_lock(&vm->irq_lock);
     int r = 0;
-    while (vm->npending_irqfds > 0 && r == 0) {
+    struct kvm_irq_routing_entry *slot = msi_route_find(vm, gsi);
+    if (slot) {
+        struct kvm_irq_routing_entry old = *slot;
+        *slot = vm->msi_routes[--vm->nmsi_routes];   /* the last one moves here */
+        if ((r = routes_commit(vm)) < 0) {           /* the last one is still there too */
+            *slot = old;
+            vm->nmsi_routes++;
+        }
+    } else if (!msi_gsi_valid(vm, gsi)) {
+        r = -EINVAL;
+    }
+    pthread_mutex_unlock(&vm->irq_lock);
+    return r;
+}
+
+int hv_signal_msi(struct hv_vm *vm, uint64_t addr, uint32_t data, uint32_t devid)
+{
+    struct kvm_msi m = {
+        .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data,
+        .flags = kvm_arch_msi_flags(vm),
+    };
+    if (m.flags & KVM_MSI_VALID_DEVID)
+        m.devid = devid;
+    return kvm_ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &m);
+}
+
+int kvm_intc_ready(struct hv_vm *vm)
+{
+    pthread_mutex_lock(&vm->irq_lock);
+    int r = vm->nmsi_routes ? routes_commit(vm) : 0;
+    while (r == 0 && vm->npending_irqfds > 0) {
         struct kvm_irqfd f = vm->pending_irqfds[vm->npending_irqfds - 1];
         r = kvm_ioctl(vm->vm_fd, KVM_IRQFD, &f);
         if (r == 0)
             vm->npending_irqfds--;
     }
+    pthread_mutex_unlock(&vm->irq_lock);
     return r;
 }
 

@@ -26,6 +26,8 @@
 struct kvm_arm64 {
     struct kvm_vcpu_init target;    /* KVM_ARM_PREFERRED_TARGET */
     int vgic_fd;                    /* the GICv3 device, -1 before hv_arm64_vgic_create */
+    int its_fd;                     /* the ITS device, -1 without hv_arm64_its_create */
+    uint32_t nr_spis;               /* the GICv3's SPIs (0 before hv_arm64_vgic_create) */
 };
 
 int kvm_arch_vm_init(struct hv_vm *vm)
@@ -34,6 +36,7 @@ int kvm_arch_vm_init(struct hv_vm *vm)
     if (!a)
         return -ENOMEM;
     a->vgic_fd = -1;
+    a->its_fd = -1;
     vm->arch = a;
     if (kvm_ioctl_val(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0)
         return -ENOTSUP;
@@ -44,6 +47,8 @@ int kvm_arch_vm_init(struct hv_vm *vm)
 void kvm_arch_vm_destroy(struct hv_vm *vm)
 {
     struct kvm_arm64 *a = vm->arch;
+    if (a && a->its_fd >= 0)
+        close(a->its_fd);
     if (a && a->vgic_fd >= 0)
         close(a->vgic_fd);
     free(a);
@@ -110,7 +115,62 @@ int hv_arm64_vgic_create(struct hv_vm *vm, uint64_t dist, uint64_t redist, uint3
         (r = vgic_attr(a->vgic_fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST, &redist)) < 0 ||
         (r = vgic_attr(a->vgic_fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &nr_irqs)) < 0)
         return r;
+    a->nr_spis = nr_irqs - 32;
     return 0;
+}
+
+/* KVM's vITS is emulated in software, so it exists wherever KVM emulates a
+ * GICv3 and was built with it. Its CTRL_INIT has nothing to wait for, so
+ * the ITS may come before the vCPUs and the vGIC's CTRL_INIT; its frame
+ * must be known before any vCPU runs. Creating it makes KVM require a
+ * device id with every MSI (KVM_CAP_MSI_DEVID), which hv always passes. */
+int hv_arm64_its_create(struct hv_vm *vm, uint64_t base)
+{
+    struct kvm_arm64 *a = vm->arch;
+    if (a->vgic_fd < 0)
+        return -EINVAL;
+    if (a->its_fd >= 0)
+        return -EEXIST;
+    struct kvm_create_device d = { .type = KVM_DEV_TYPE_ARM_VGIC_ITS };
+    int r = kvm_ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &d);
+    if (r < 0)
+        return r == -ENODEV || r == -ENXIO ? -ENODEV : r;
+    a->its_fd = (int)d.fd;
+    if ((r = vgic_attr(a->its_fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_ITS_ADDR_TYPE, &base)) < 0 ||
+        (r = vgic_attr(a->its_fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL)) < 0) {
+        close(a->its_fd);
+        a->its_fd = -1;
+        return r;
+    }
+    return 0;
+}
+
+/* What the vGIC's CTRL_INIT installs (kvm_vgic_setup_default_irq_routing):
+ * GSI n to SPI n (irqchip 0, pin n) for every SPI. Before that, routes set
+ * here are installed again by kvm_intc_ready(). */
+int kvm_arch_default_routes(struct hv_vm *vm, struct kvm_irq_routing_entry *e)
+{
+    struct kvm_arm64 *a = vm->arch;
+    if (a->vgic_fd < 0)
+        return -ENODEV;
+    for (uint32_t i = 0; e && i < a->nr_spis; i++)
+        e[i] = (struct kvm_irq_routing_entry){
+            .gsi = i, .type = KVM_IRQ_ROUTING_IRQCHIP,
+            .u.irqchip = { .irqchip = 0, .pin = i },
+        };
+    return (int)a->nr_spis;
+}
+
+uint32_t kvm_arch_msi_gsi_first(struct hv_vm *vm)
+{
+    struct kvm_arm64 *a = vm->arch;
+    return a->nr_spis;
+}
+
+/* The ITS translates (device id, event id): every MSI names its device. */
+uint32_t kvm_arch_msi_flags(struct hv_vm *vm)
+{
+    return KVM_MSI_VALID_DEVID;
 }
 
 int hv_arm64_vgic_init(struct hv_vm *vm)
@@ -121,7 +181,7 @@ int hv_arm64_vgic_init(struct hv_vm *vm)
     int r = vgic_attr(a->vgic_fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL);
     if (r < 0)
         return r;
-    return kvm_irqfd_flush(vm);
+    return kvm_intc_ready(vm);
 }
 
 static int get_reg(struct hv_vcpu *v, uint64_t id, uint64_t *val)

@@ -3,6 +3,7 @@
 #define ARCVMM_KVM_INTERNAL_H
 #include <errno.h>
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 
 #include "hv/hv.h"
@@ -14,11 +15,19 @@ struct hv_vm {
     int max_vcpus;
     uint32_t next_ro_slot;  /* hv_map_readonly: the next memslot it takes */
     void *arch;         /* per-arch data (e.g. the supported CPUID table) */
+    /* Guards the routing table and pending_irqfds: devices change routes
+     * and irqfds from their own threads (a guest programming MSI-X). */
+    pthread_mutex_t irq_lock;
     /* irqfds KVM refused with EAGAIN because the in-kernel interrupt
      * controller is not initialised yet (arm64's vGIC, which needs every
-     * vCPU first); kvm_irqfd_flush() assigns them. */
+     * vCPU first); kvm_intc_ready() assigns them. */
     struct kvm_irqfd *pending_irqfds;
     int npending_irqfds;
+    /* The MSI half of the GSI routing table (the irqchip half is
+     * kvm_arch_default_routes()); KVM_SET_GSI_ROUTING gets both. */
+    struct kvm_irq_routing_entry *msi_routes;
+    uint32_t nmsi_routes, msi_routes_cap;
+    uint32_t max_routes;    /* KVM_CAP_IRQ_ROUTING: entries and GSIs, 0 = no routing */
 };
 
 struct hv_vcpu {
@@ -44,9 +53,11 @@ static inline int kvm_ioctl_raw(int fd, unsigned long req, void *arg)
     _Static_assert(_IOC_SIZE(req) == 0, #req " takes a pointer");               \
     int _r = ioctl((fd), (req), (unsigned long)(val)); _r < 0 ? -errno : _r; })
 
-/* Assign the irqfds hv_irqfd() kept back (see struct hv_vm), once the
- * interrupt controller is initialised. 0 or the first error. */
-int kvm_irqfd_flush(struct hv_vm *vm);
+/* The in-kernel interrupt controller is now initialised (arm64: after the
+ * vGIC's CTRL_INIT, which installs KVM's default routes): install the MSI
+ * routes again and assign the irqfds hv_irqfd() kept back (see struct
+ * hv_vm). 0 or the first error. */
+int kvm_intc_ready(struct hv_vm *vm);
 
 /* Per-arch hooks implemented in kvm_<arch>.c */
 int kvm_arch_vm_init(struct hv_vm *vm);
@@ -56,4 +67,13 @@ int kvm_arch_vcpu_init(struct hv_vcpu *vcpu);
 /* May the guest read device memory backed by a read-only memslot and see
  * the host's stores (the guest maps it uncached; see hv_map_readonly)? */
 bool kvm_arch_readonly_coherent(struct hv_vm *vm);
+/* The irqchip routes KVM installs by default (x86: GSIs 0..23 to IOAPIC
+ * pins, 0..15 also to PIC pins; arm64: GSI n to SPI n for every SPI),
+ * which a KVM_SET_GSI_ROUTING must repeat: stores them in e unless e is
+ * NULL and returns their number, or -ENODEV before the irqchip exists. */
+int kvm_arch_default_routes(struct hv_vm *vm, struct kvm_irq_routing_entry *e);
+/* The first GSI above the irqchip routes (arm64: 0 before the vGIC). */
+uint32_t kvm_arch_msi_gsi_first(struct hv_vm *vm);
+/* kvm_msi / MSI route flags (arm64: KVM_MSI_VALID_DEVID, for the ITS). */
+uint32_t kvm_arch_msi_flags(struct hv_vm *vm);
 #endif

@@ -12,7 +12,11 @@
 
 struct kvm_x86 {
     struct kvm_cpuid2 *cpuid;   /* KVM_GET_SUPPORTED_CPUID result */
+    bool irqchip;               /* hv_irqchip_create succeeded */
 };
+
+#define X86_IOAPIC_PINS 24
+#define X86_PIC_PINS    16      /* two 8259s */
 
 int kvm_arch_vm_init(struct hv_vm *vm)
 {
@@ -48,12 +52,54 @@ void kvm_arch_vm_destroy(struct hv_vm *vm)
 /* In-kernel LAPICs, IOAPIC and PICs, and the PIT. */
 int hv_irqchip_create(struct hv_vm *vm)
 {
+    struct kvm_x86 *x = vm->arch;
     int r = kvm_ioctl_val(vm->vm_fd, KVM_CREATE_IRQCHIP, 0);
     if (r < 0)
         return r;
+    x->irqchip = true;
     struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
     r = kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit);
     return r < 0 ? r : 0;
+}
+
+/* What KVM_CREATE_IRQCHIP installs (kvm_setup_default_irq_routing): GSI n
+ * to IOAPIC pin n for every pin, and GSIs 0..15 also to pin n % 8 of the
+ * master (n < 8) or slave PIC. */
+int kvm_arch_default_routes(struct hv_vm *vm, struct kvm_irq_routing_entry *e)
+{
+    struct kvm_x86 *x = vm->arch;
+    if (!x->irqchip)
+        return -ENODEV;
+    int n = 0;
+    for (uint32_t gsi = 0; gsi < X86_IOAPIC_PINS; gsi++) {
+        if (e)
+            e[n] = (struct kvm_irq_routing_entry){
+                .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+                .u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi },
+            };
+        n++;
+        if (gsi >= X86_PIC_PINS)
+            continue;
+        if (e)
+            e[n] = (struct kvm_irq_routing_entry){
+                .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+                .u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+                               .pin = gsi % 8 },
+            };
+        n++;
+    }
+    return n;
+}
+
+uint32_t kvm_arch_msi_gsi_first(struct hv_vm *vm)
+{
+    return X86_IOAPIC_PINS;
+}
+
+/* x86 MSIs carry no requester id. */
+uint32_t kvm_arch_msi_flags(struct hv_vm *vm)
+{
+    return 0;
 }
 
 /* The guest maps device windows uncached; x86 uncached reads snoop the

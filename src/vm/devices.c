@@ -15,6 +15,7 @@ int vm_create_devices(struct vm *vm, char *err, size_t errlen)
     struct devmgr_board board;
     arch_devmgr_board(vm, &board);
     devmgr_init(&vm->devs, vm->hv, &vm->mmio, &vm->pio, &board);
+    enum devmgr_transport kind = vm->cfg.transport == ARCVMM_TRANSPORT_PCI ? DEVMGR_PCI : DEVMGR_MMIO;
     for (int i = 0; i < vm->cfg.ndisks; i++) {
         const struct arcvmm_disk *disk = &vm->cfg.disks[i];
         struct virtio_blk_cfg bc = {
@@ -25,10 +26,10 @@ int vm_create_devices(struct vm *vm, char *err, size_t errlen)
         int r = virtio_blk_create(&bc, &vm->mem, &d, err, errlen);
         if (r < 0)
             return r;
-        if ((r = devmgr_attach_virtio(&vm->devs, d, DEVMGR_MMIO, err, errlen)) < 0)
+        if ((r = devmgr_attach_virtio(&vm->devs, d, kind, err, errlen)) < 0)
             return r;
     }
-    return 0;
+    return devmgr_finish(&vm->devs, err, errlen);
 }
 
 void vm_destroy_devices(struct vm *vm)

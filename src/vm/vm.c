@@ -35,6 +35,7 @@ void arcvmm_config_init(struct arcvmm_config *cfg)
     cfg->console = ARCVMM_CONSOLE_STDIO;
     cfg->console_in_fd = 0;
     cfg->console_out_fd = 1;
+    cfg->transport = ARCVMM_TRANSPORT_DEFAULT;
 }
 
 int arcvmm_max_cpus(void)
@@ -95,6 +96,10 @@ static int check_config(const struct arcvmm_config *cfg, char *err, size_t errle
     }
     if (cfg->ndisks < 0 || cfg->ndisks > ARCVMM_MAX_DISKS) {
         snprintf(err, errlen, "disks: %d is more than the %d supported", cfg->ndisks, ARCVMM_MAX_DISKS);
+        return -EINVAL;
+    }
+    if (cfg->transport != ARCVMM_TRANSPORT_MMIO && cfg->transport != ARCVMM_TRANSPORT_PCI) {
+        snprintf(err, errlen, "transport: %d is neither mmio nor pci", (int)cfg->transport);
         return -EINVAL;
     }
     if (cfg->memory_mib == 0) {

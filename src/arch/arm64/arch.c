@@ -85,6 +85,17 @@ void arch_devmgr_board(struct vm *vm, struct devmgr_board *b)
     b->mmio_base = ARM64_VIRTIO_MMIO_BASE;
     b->mmio_stride = ARM64_VIRTIO_MMIO_STRIDE;
     b->mmio_slots = ARM64_VIRTIO_SLOTS;
+    for (int i = 0; i < ARM64_PCI_INTX_SPIS && b->nintx < ALLOC_MAX_LINES; i++)
+        b->intx[b->nintx++] = ARM64_PCI_INTX_SPI_BASE + (uint32_t)i;
+    b->ecam_base = ARM64_PCI_ECAM_BASE;
+    b->ecam_size = ARM64_PCI_ECAM_SIZE;
+    b->mmio32_base = ARM64_PCI_MMIO32_BASE;
+    b->mmio32_size = ARM64_PCI_MMIO32_SIZE;
+    uint64_t top = vm->mem.r[0].gpa + vm->mem.r[0].size;
+    b->mmio64_base = (top + ARM64_PCI_MMIO64_ALIGN - 1) & ~(ARM64_PCI_MMIO64_ALIGN - 1);
+    b->mmio64_size = ARM64_PCI_MMIO64_SIZE;
+    b->msi_first = hv_msi_gsi_first(vm->hv);
+    b->msi_count = hv_msi_gsi_count(vm->hv);
 }
 
 /* Kernel and initrd into RAM; the DTB's place is reserved here and filled

@@ -168,8 +168,10 @@ int arch_vm_setup(struct vm *vm, char *err, size_t errlen)
     return setup_devices(vm, x, err, errlen);
 }
 
-/* IOAPIC pins free for devices: not the PIT (0/2), COM1 (4) or SCI (9). */
+/* IOAPIC pins free for devices: not the PIT (0/2), COM1 (4) or SCI (9).
+ * PCI INTx takes the pins PCI uses on a PC, 16-23 (no PIC behind them). */
 static const uint8_t device_gsis[] = { 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23 };
+static const uint8_t intx_gsis[] = { 16, 17, 18, 19, 20, 21, 22, 23 };
 
 void arch_devmgr_board(struct vm *vm, struct devmgr_board *b)
 {
@@ -179,6 +181,21 @@ void arch_devmgr_board(struct vm *vm, struct devmgr_board *b)
     b->mmio_base = X86_VIRTIO_MMIO_BASE;
     b->mmio_stride = X86_VIRTIO_MMIO_SIZE;
     b->mmio_slots = (int)sizeof(device_gsis);
+    for (size_t i = 0; i < sizeof(intx_gsis); i++)
+        b->intx[b->nintx++] = intx_gsis[i];
+    b->pci_cf8 = true;
+    b->ecam_base = X86_PCI_ECAM_BASE;
+    b->ecam_size = X86_PCI_ECAM_SIZE;
+    b->mmio32_base = X86_PCI_MMIO32_BASE;
+    b->mmio32_size = X86_PCI_MMIO32_SIZE;
+    uint64_t top = X86_MMIO_HOLE_END;
+    for (int i = 0; i < vm->mem.n; i++)
+        if (vm->mem.r[i].gpa + vm->mem.r[i].size > top)
+            top = vm->mem.r[i].gpa + vm->mem.r[i].size;
+    b->mmio64_base = (top + X86_PCI_MMIO64_ALIGN - 1) & ~(X86_PCI_MMIO64_ALIGN - 1);
+    b->mmio64_size = X86_PCI_MMIO64_SIZE;
+    b->msi_first = hv_msi_gsi_first(vm->hv);
+    b->msi_count = hv_msi_gsi_count(vm->hv);
 }
 
 int arch_load_guest(struct vm *vm, char *err, size_t errlen)
