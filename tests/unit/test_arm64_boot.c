@@ -696,6 +696,11 @@ static void t_fdt_its_only_and_pci_gaps(void)
     CHECK(prop(dtb, PCIE, "interrupt-map-mask", NULL) == NULL);
     CHECK(CELLS(dtb, PCIE, "msi-map", 0, ARM64_FDT_PHANDLE_ITS, 0, 0x10000));
 
+    /* no windows at all: no (identity-mapping) empty ranges either */
+    d.pci.mmio32_size = 0;
+    CHECK(arm64_fdt_build(&c, dtb, sizeof(dtb)) > 0);
+    CHECK(prop(dtb, PCIE, "ranges", NULL) == NULL);
+
     /* every slot listed (the largest interrupt-map) */
     d = desc_pci();
     d.pci.nintx = DEVMGR_PCI_SLOTS;

@@ -218,7 +218,8 @@ static int node_pcie(void *fdt, const struct arm64_fdt_config *c)
         r = range_cells(r, PCI_SPACE_MEM32, p->mmio32_base, p->mmio32_size);
     if (p->mmio64_size)
         r = range_cells(r, PCI_SPACE_MEM64_PF, p->mmio64_base, p->mmio64_size);
-    TRY(fdt_property(fdt, "ranges", ranges, (int)((size_t)(r - ranges) * sizeof(*r))));
+    if (r > ranges)                 /* an empty `ranges` would mean identity-mapped */
+        TRY(fdt_property(fdt, "ranges", ranges, (int)((size_t)(r - ranges) * sizeof(*r))));
     if (p->nintx > 0) {
         fdt32_t mask[4] = { cpu_to_fdt32(PCI_DEVFN_SLOT_MASK), 0, 0, cpu_to_fdt32(PCI_PIN_MASK) };
         for (int i = 0; i < p->nintx; i++) {
