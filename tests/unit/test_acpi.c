@@ -614,7 +614,8 @@ static char *tool_ok(const char *dir, const char *cmd, const char *logname)
     return out;
 }
 
-/* Disassemble the DSDT and MCFG of a build with a PCI host; run the
+/* Disassemble the DSDT and MCFG of a build with a PCI host, compile the
+ * DSDT's disassembly back; run the
  * bridge's _OSC in acpiexec with the PCI UUID (the buffer comes back
  * unchanged: all requested control granted) and with another UUID (the
  * "unrecognized UUID" bit gets set). */
@@ -663,6 +664,20 @@ static void iasl_check_pci(const char *dir)
     if (!found)
         fprintf(stderr, "%s\n", dsl);
     free(dsl);
+    CHECK(found);
+
+    /* The disassembly compiles back without a warning or remark (the
+     * compiler's semantic checks: _PRT shape, _OSC arguments, named
+     * objects in a method, resource descriptors). */
+    char cmd[512], log[256];
+    snprintf(cmd, sizeof(cmd), "cd %s && iasl -p pci-re pci.dsl", dir);
+    snprintf(log, sizeof(log), "%s/pci-re.log", dir);
+    int st = run(cmd, log);
+    out = read_file(log);
+    found = st == 0 && out && strstr(out, "Compilation successful. 0 Errors, 0 Warnings, 0 Remarks");
+    if (!found)
+        fprintf(stderr, "  iasl pci.dsl (status %d):\n%s\n", st, out ? out : "");
+    free(out);
     CHECK(found);
 
     snprintf(path, sizeof(path), "%s/mcfg.dsl", dir);

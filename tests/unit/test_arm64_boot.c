@@ -1,10 +1,13 @@
 /* arm64 boot builders: the Image header parser, kernel/initrd/DTB
  * placement, and the device tree, parsed back with libfdt. Pure code: runs
- * on every host (the Makefile links src/arch/arm64/{boot,fdt}.c in). */
+ * on every host (the Makefile links src/arch/arm64/{boot,fdt}.c in). The
+ * dtc test needs the device-tree-compiler package (it fails, loudly, when
+ * dtc is missing). */
 #include <errno.h>
 #include <libfdt.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include "harness.h"
 #include "arch/arm64/boot.h"
@@ -515,6 +518,276 @@ static void t_fdt_errors(void)
     CHECK_EQ(arm64_fdt_build(&c, dtb, sizeof(dtb)), -EINVAL);
 }
 
+/* FNV-1a, 64 bits: a fingerprint of a whole DTB. */
+static uint64_t fnv1a(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Without PCI and ITS the DTB is exactly what the builder produced before
+ * either existed (fingerprints from that builder; change them only for an
+ * intended change of the device tree). PCI fields with present false and
+ * an ITS size with base 0 do not leak in. */
+static void t_fdt_unchanged(void)
+{
+    static uint8_t dtb[ARM64_FDT_MAX];
+    struct arm64_fdt_config c = full_config();
+    ssize_t n = arm64_fdt_build(&c, dtb, sizeof(dtb));
+    CHECK_EQ(n, 1918);
+    CHECK_EQ(fnv1a(dtb, (size_t)n), 0x78183806728096d1ULL);
+
+    struct devmgr_desc d = desc2;
+    d.pci = (struct devmgr_pci_host){ .present = false, .ecam_base = 7, .ecam_size = 1,
+                                      .bus_start = 3, .nintx = -1 };
+    c.dev = &d;
+    c.its_size = 0x20000;
+    n = arm64_fdt_build(&c, dtb, sizeof(dtb));
+    CHECK_EQ(n, 1918);
+    CHECK_EQ(fnv1a(dtb, (size_t)n), 0x78183806728096d1ULL);
+
+    c = full_config();
+    c.dev = NULL;
+    c.initrd_size = 0;
+    c.rng_seed = NULL;
+    c.rng_seed_len = 0;
+    c.cmdline = NULL;
+    n = arm64_fdt_build(&c, dtb, sizeof(dtb));
+    CHECK_EQ(n, 1516);
+    CHECK_EQ(fnv1a(dtb, (size_t)n), 0x996e5a85e9a2a1d9ULL);
+}
+
+#define MMIO64_BASE 0x80000000ULL       /* first 1 GiB boundary above 512 MiB of RAM */
+
+/* The board's PCI host: bus 0, both windows, INTA of slots 1..3 on SPIs
+ * 48..50. */
+static struct devmgr_desc desc_pci(void)
+{
+    struct devmgr_desc d = desc2;
+    d.pci = (struct devmgr_pci_host){
+        .present = true,
+        .ecam_base = ARM64_PCI_ECAM_BASE, .ecam_size = ARM64_PCI_ECAM_SIZE,
+        .bus_start = 0, .bus_end = 0,
+        .mmio32_base = ARM64_PCI_MMIO32_BASE, .mmio32_size = ARM64_PCI_MMIO32_SIZE,
+        .mmio64_base = MMIO64_BASE, .mmio64_size = ARM64_PCI_MMIO64_SIZE,
+        .intx = { { 1, 48 }, { 2, 49 }, { 3, 50 } },
+        .nintx = 3,
+    };
+    return d;
+}
+
+#define PCIE "/pcie@30000000"
+#define GIC  "/intc@8000000"
+#define ITS  "/intc@8000000/msi-controller@8080000"
+
+/* The GIC's extra cells and the host bridge node, shared by the ITS and
+ * no-ITS cases. */
+static void check_pcie(const void *dtb, int nprops_want)
+{
+    CHECK_EQ(nprops(dtb, GIC), 8);
+    CHECK(u32_is(dtb, GIC, "#address-cells", 2));
+    CHECK(u32_is(dtb, GIC, "#size-cells", 2));
+    CHECK(empty_prop(dtb, GIC, "ranges"));
+    CHECK(CELLS(dtb, GIC, "reg", 0, 0x08000000, 0, 0x10000, 0, 0x10000000, 0, 0x60000));
+
+    CHECK_EQ(nprops(dtb, PCIE), nprops_want);
+    CHECK_EQ(nsubnodes(dtb, PCIE), 0);
+    CHECK(str_is(dtb, PCIE, "compatible", "pci-host-ecam-generic"));
+    CHECK(str_is(dtb, PCIE, "device_type", "pci"));
+    CHECK(u32_is(dtb, PCIE, "#address-cells", 3));
+    CHECK(u32_is(dtb, PCIE, "#size-cells", 2));
+    CHECK(u32_is(dtb, PCIE, "#interrupt-cells", 1));
+    CHECK(CELLS(dtb, PCIE, "reg", 0, 0x30000000, 0, 0x100000));
+    CHECK(CELLS(dtb, PCIE, "bus-range", 0, 0));
+    CHECK(u32_is(dtb, PCIE, "linux,pci-domain", 0));
+    CHECK(empty_prop(dtb, PCIE, "dma-coherent"));
+    CHECK(CELLS(dtb, PCIE, "ranges",
+                0x02000000, 0, 0x20000000, 0, 0x20000000, 0, 0x10000000,
+                0x43000000, 0, 0x80000000, 0, 0x80000000, 4, 0));
+    CHECK(CELLS(dtb, PCIE, "interrupt-map-mask", 0xf800, 0, 0, 7));
+    CHECK(CELLS(dtb, PCIE, "interrupt-map",
+                1 << 11, 0, 0, 1, ARM64_FDT_PHANDLE_GIC, 0, 0, 0, 48, 4,
+                2 << 11, 0, 0, 1, ARM64_FDT_PHANDLE_GIC, 0, 0, 0, 49, 4,
+                3 << 11, 0, 0, 1, ARM64_FDT_PHANDLE_GIC, 0, 0, 0, 50, 4));
+    /* the node comes last, after the virtio-mmio ones */
+    int last = -1, s;
+    fdt_for_each_subnode(s, dtb, 0)
+        last = s;
+    CHECK_EQ(last, fdt_path_offset(dtb, PCIE));
+    CHECK(fdt_path_offset(dtb, "/virtio_mmio@a001000") >= 0);
+}
+
+static void t_fdt_pci_its(void)
+{
+    static uint8_t dtb[ARM64_FDT_MAX];
+    struct devmgr_desc d = desc_pci();
+    struct arm64_fdt_config c = full_config();
+    c.dev = &d;
+    c.its_base = ARM64_GITS_BASE;
+    c.its_size = ARM64_GITS_SIZE;
+    CHECK(arm64_fdt_build(&c, dtb, sizeof(dtb)) > 0);
+    CHECK_EQ(fdt_check_header(dtb), 0);
+    CHECK_EQ(nsubnodes(dtb, "/"), 12);
+    check_pcie(dtb, 13);
+    if (harness_cur_failed)
+        return;
+    CHECK(CELLS(dtb, PCIE, "msi-map", 0, ARM64_FDT_PHANDLE_ITS, 0, 0x10000));
+
+    CHECK_EQ(nsubnodes(dtb, GIC), 1);
+    CHECK_EQ(nprops(dtb, ITS), 5);
+    CHECK_EQ(nsubnodes(dtb, ITS), 0);
+    CHECK(str_is(dtb, ITS, "compatible", "arm,gic-v3-its"));
+    CHECK(empty_prop(dtb, ITS, "msi-controller"));
+    CHECK(u32_is(dtb, ITS, "#msi-cells", 1));
+    CHECK(CELLS(dtb, ITS, "reg", 0, 0x08080000, 0, 0x20000));
+    CHECK(u32_is(dtb, ITS, "phandle", ARM64_FDT_PHANDLE_ITS));
+    CHECK_EQ(fdt_node_offset_by_phandle(dtb, ARM64_FDT_PHANDLE_ITS), fdt_path_offset(dtb, ITS));
+    CHECK_EQ(fdt_node_offset_by_phandle(dtb, ARM64_FDT_PHANDLE_GIC), fdt_path_offset(dtb, GIC));
+    /* the ITS's reg translates through the GIC's identity ranges */
+    CHECK_EQ(fdt_address_cells(dtb, fdt_path_offset(dtb, GIC)), 2);
+    CHECK_EQ(fdt_size_cells(dtb, fdt_path_offset(dtb, GIC)), 2);
+    /* the virtio-mmio nodes are untouched */
+    CHECK(CELLS(dtb, "/virtio_mmio@a000000", "interrupts", 0, 16, 1));
+}
+
+/* The hv side may have no ITS: then no ITS node and no msi-map (INTx only),
+ * the rest the same. */
+static void t_fdt_pci_no_its(void)
+{
+    static uint8_t dtb[ARM64_FDT_MAX];
+    struct devmgr_desc d = desc_pci();
+    struct arm64_fdt_config c = full_config();
+    c.dev = &d;
+    CHECK(arm64_fdt_build(&c, dtb, sizeof(dtb)) > 0);
+    check_pcie(dtb, 12);
+    if (harness_cur_failed)
+        return;
+    CHECK(prop(dtb, PCIE, "msi-map", NULL) == NULL);
+    CHECK_EQ(nsubnodes(dtb, GIC), 0);
+    CHECK(fdt_node_offset_by_compatible(dtb, -1, "arm,gic-v3-its") < 0);
+    CHECK(fdt_node_offset_by_phandle(dtb, ARM64_FDT_PHANDLE_ITS) < 0);
+}
+
+/* An ITS without PCI; PCI with buses 4..7, no 64-bit window and no INTx. */
+static void t_fdt_its_only_and_pci_gaps(void)
+{
+    static uint8_t dtb[ARM64_FDT_MAX];
+    struct arm64_fdt_config c = full_config();
+    c.its_base = ARM64_GITS_BASE;
+    c.its_size = ARM64_GITS_SIZE;
+    CHECK(arm64_fdt_build(&c, dtb, sizeof(dtb)) > 0);
+    CHECK(u32_is(dtb, ITS, "phandle", ARM64_FDT_PHANDLE_ITS));
+    CHECK(fdt_node_offset_by_compatible(dtb, -1, "pci-host-ecam-generic") < 0);
+
+    struct devmgr_desc d = desc_pci();
+    d.pci.bus_start = 4;
+    d.pci.bus_end = 7;
+    d.pci.ecam_size = 4 * MiB;
+    d.pci.mmio64_size = 0;
+    d.pci.nintx = 0;
+    c.dev = &d;
+    CHECK(arm64_fdt_build(&c, dtb, sizeof(dtb)) > 0);
+    CHECK(CELLS(dtb, PCIE, "bus-range", 4, 7));
+    CHECK(CELLS(dtb, PCIE, "reg", 0, 0x30000000, 0, 0x400000));
+    CHECK(CELLS(dtb, PCIE, "ranges", 0x02000000, 0, 0x20000000, 0, 0x20000000, 0, 0x10000000));
+    CHECK(prop(dtb, PCIE, "interrupt-map", NULL) == NULL);
+    CHECK(prop(dtb, PCIE, "interrupt-map-mask", NULL) == NULL);
+    CHECK(CELLS(dtb, PCIE, "msi-map", 0, ARM64_FDT_PHANDLE_ITS, 0, 0x10000));
+
+    /* no windows at all: no (identity-mapping) empty ranges either */
+    d.pci.mmio32_size = 0;
+    CHECK(arm64_fdt_build(&c, dtb, sizeof(dtb)) > 0);
+    CHECK(prop(dtb, PCIE, "ranges", NULL) == NULL);
+
+    /* every slot listed (the largest interrupt-map) */
+    d = desc_pci();
+    d.pci.nintx = DEVMGR_PCI_SLOTS;
+    for (int i = 0; i < DEVMGR_PCI_SLOTS; i++)
+        d.pci.intx[i] = (struct devmgr_pci_intx){ (uint8_t)i, 48 + (uint32_t)(i % 16) };
+    CHECK(arm64_fdt_build(&c, dtb, sizeof(dtb)) > 0);
+    int len = 0;
+    const fdt32_t *m = prop(dtb, PCIE, "interrupt-map", &len);
+    CHECK(m && len == DEVMGR_PCI_SLOTS * 10 * 4);
+    CHECK_EQ(fdt32_to_cpu(m[31 * 10]), 31 << 11);
+    CHECK_EQ(fdt32_to_cpu(m[31 * 10 + 8]), 48 + 15);
+}
+
+static void t_fdt_pci_errors(void)
+{
+    static uint8_t dtb[ARM64_FDT_MAX];
+    struct devmgr_desc good = desc_pci(), d;
+    struct arm64_fdt_config c = full_config();
+    c.dev = &d;
+#define BAD(stmt) do { d = good; stmt; CHECK_EQ(arm64_fdt_build(&c, dtb, sizeof(dtb)), -EINVAL); } while (0)
+    d = good;
+    CHECK(arm64_fdt_build(&c, dtb, sizeof(dtb)) > 0);
+    BAD(d.pci.bus_start = 1);                           /* 1 > bus_end 0 */
+    BAD(d.pci.ecam_size = 2 * MiB);                     /* not 1 MiB per bus */
+    BAD(d.pci.ecam_base = UINT64_MAX - 0xfffff + 1);    /* wraps */
+    BAD(d.pci.mmio32_base = UINT64_MAX);
+    BAD(d.pci.mmio64_base = UINT64_MAX - 0xfff);
+    BAD(d.pci.nintx = -1);
+    BAD(d.pci.nintx = DEVMGR_PCI_SLOTS + 1);
+    BAD(d.pci.intx[0].slot = 32);
+    BAD(d.pci.intx[2].slot = 2);                        /* slot 2 twice */
+#undef BAD
+    d = good;
+    c.its_base = ARM64_GITS_BASE;
+    c.its_size = 0;
+    CHECK_EQ(arm64_fdt_build(&c, dtb, sizeof(dtb)), -EINVAL);
+    /* a full tree still fits a small buffer's error path */
+    c.its_size = ARM64_GITS_SIZE;
+    CHECK_EQ(arm64_fdt_build(&c, dtb, 2048), -ENOSPC);
+}
+
+/* Decompile the PCI device trees (with and without ITS) with dtc, whose
+ * checks (interrupt-map against the GIC's cells, unit addresses against
+ * reg, PCI bridge nodes) must pass without a warning. */
+static void t_fdt_dtc(void)
+{
+    if (system("command -v dtc >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "  dtc NOT FOUND: install device-tree-compiler "
+                        "(apt-get install -y device-tree-compiler); this test requires it\n");
+        CHECK(!"dtc (device-tree-compiler) is required");
+    }
+    static uint8_t dtb[ARM64_FDT_MAX];
+    char dir[] = "/tmp/arcvmm-fdt-XXXXXX", cmd[256], path[96];
+    CHECK(mkdtemp(dir));
+    struct devmgr_desc d = desc_pci();
+    struct arm64_fdt_config c = full_config();
+    c.dev = &d;
+    int bad = 0;
+    for (int its = 0; its < 2 && !bad; its++) {
+        c.its_base = its ? ARM64_GITS_BASE : 0;
+        c.its_size = its ? ARM64_GITS_SIZE : 0;
+        ssize_t n = arm64_fdt_build(&c, dtb, sizeof(dtb));
+        snprintf(path, sizeof(path), "%s/t.dtb", dir);
+        FILE *f = fopen(path, "wb");
+        bad = n <= 0 || !f || fwrite(dtb, 1, (size_t)n, f) != (size_t)n;
+        if (f)
+            bad |= fclose(f) != 0;
+        if (bad)
+            break;
+        snprintf(cmd, sizeof(cmd), "dtc -I dtb -O dts -o %s/t.dts %s/t.dtb 2>%s/log", dir, dir, dir);
+        int st = system(cmd);
+        snprintf(path, sizeof(path), "%s/log", dir);
+        f = fopen(path, "rb");
+        char log[4096] = "";
+        size_t got = f ? fread(log, 1, sizeof(log) - 1, f) : 0;
+        log[got] = 0;
+        if (f)
+            fclose(f);
+        bad = st != 0 || got != 0;
+        if (bad)
+            fprintf(stderr, "  dtc (its %d, status %d): %s\n", its, st, log);
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_EQ(system(cmd), 0);
+    CHECK(!bad);
+}
+
 int main(void)
 {
     RUN(t_image_ok);
@@ -530,5 +803,11 @@ int main(void)
     RUN(t_fdt_aff3);
     RUN(t_fdt_many_cpus);
     RUN(t_fdt_errors);
+    RUN(t_fdt_unchanged);
+    RUN(t_fdt_pci_its);
+    RUN(t_fdt_pci_no_its);
+    RUN(t_fdt_its_only_and_pci_gaps);
+    RUN(t_fdt_pci_errors);
+    RUN(t_fdt_dtc);
     return harness_done();
 }
