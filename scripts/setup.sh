@@ -14,7 +14,8 @@ pkgs=(
     liburing-dev        # io_uring for virtio-blk I/O
     libfdt-dev          # arm64 device tree (also unit-tested on x86_64)
     clang               # later: libFuzzer targets
-    acpica-tools        # iasl: the ACPI unit tests disassemble our DSDT
+    acpica-tools        # iasl, acpiexec: the ACPI unit tests disassemble and run our tables
+    device-tree-compiler # dtc: the arm64 unit tests decompile our device tree
     qemu-system-x86     # the nested test rig (L1) and the QEMU microvm peer
     busybox-static      # guest and rig initramfs userland
     cpio lz4 xz-utils   # initramfs packing, vmlinux extraction

@@ -22,25 +22,31 @@ void virtio_core_init(struct virtio_core *c, struct virtio_dev *d, const char *w
         c->q[i].vector = VIRTIO_NO_VECTOR;
 }
 
-void virtio_core_note(struct virtio_core *c, const char *fmt, ...)
+void virtio_core_note(struct virtio_core *c, enum virtio_log_reason r, const char *fmt, ...)
 {
-    char line[192];
+    struct virtio_note local = { .reason = r }, *n = c->note ? c->note : &local;
+    if (n->msg[0])
+        return;                 /* the first error of this access is kept */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vsnprintf(n->msg, sizeof(n->msg), fmt, ap);
     va_end(ap);
-    if (!c->note) {
-        virtio_core_log_note(c, line);
-        return;
-    }
-    if (!c->note[0])
-        snprintf(c->note, c->note_len, "%s", line);
+    n->reason = r;
+    if (n == &local)
+        virtio_core_log_note(c, n);
 }
 
-void virtio_core_log_note(struct virtio_core *c, const char *buf)
+void virtio_core_log(struct virtio_core *c, enum virtio_log_reason r, const char *msg)
 {
-    if (buf && buf[0])
-        log_guest("%s: %s", c->name, buf);
+    if (r >= VIRTIO_LOG_REASONS)
+        r = VIRTIO_LOG_ACCESS;
+    log_guest_limited(&c->limit[r], "%s: %s", c->name, msg);
+}
+
+void virtio_core_log_note(struct virtio_core *c, const struct virtio_note *n)
+{
+    if (n && n->msg[0])
+        virtio_core_log(c, n->reason, n->msg);
 }
 
 uint32_t virtio_core_dev_features(const struct virtio_core *c, uint32_t sel)
@@ -131,7 +137,7 @@ static bool activate(struct virtio_core *c)
         q->event_idx = virtio_has_feature(d, VIRTIO_F_EVENT_IDX);
         q->indirect = virtio_has_feature(d, VIRTIO_F_INDIRECT_DESC);
         if (virtq_init(q) < 0) {
-            virtio_core_note(c, "queue %u configured badly (size %u)", i, qc->num);
+            virtio_core_note(c, VIRTIO_LOG_SETUP, "queue %u configured badly (size %u)", i, qc->num);
             virtio_core_set_needs_reset(c);
             return false;
         }
@@ -161,7 +167,7 @@ bool virtio_core_write_status(struct virtio_core *c, uint32_t v)
         bool ok = !(c->drv_features & ~d->device_features) &&
                   (c->drv_features >> VIRTIO_F_VERSION_1 & 1);
         if (!ok) {
-            virtio_core_note(c, "driver features 0x%llx not acceptable",
+            virtio_core_note(c, VIRTIO_LOG_SETUP, "driver features 0x%llx not acceptable",
                              (unsigned long long)c->drv_features);
             v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
         }

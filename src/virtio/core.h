@@ -4,12 +4,15 @@
  * driver's queue configuration. virtio-mmio and virtio-pci each keep one
  * struct virtio_core per device and map their registers onto these calls.
  *
- * Locking: every call but virtio_core_set_needs_reset() is made with the
- * transport's lock held (vCPU threads). Guest errors found under the lock
- * are not logged there (a log line may block on stderr while other vCPUs
- * wait for the lock): the transport points c->note at a buffer for the
- * duration of its locked section and logs what is in it after unlocking
- * (virtio_core_unlock_log). */
+ * Locking: every call but virtio_core_set_needs_reset() and
+ * virtio_core_log() is made with the transport's lock held (vCPU threads).
+ * Guest errors found under the lock are not logged there (a log line may
+ * block on stderr while other vCPUs wait for the lock): the transport
+ * points c->note at a struct virtio_note for the duration of its locked
+ * section and logs it after unlocking (virtio_core_log_note). Every
+ * guest-caused line goes through one rate limiter per device and reason
+ * (base/log.h: the first 10 are written, then one per 5 s with the count
+ * of those suppressed). */
 #ifndef ARCVMM_VIRTIO_CORE_H
 #define ARCVMM_VIRTIO_CORE_H
 #include <stdatomic.h>
@@ -17,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/log.h"
 #include "virtio/virtio.h"
 
 #define VIRTIO_NO_VECTOR 0xffff   /* virtio-pci: no MSI-X vector */
@@ -29,6 +33,20 @@ struct virtio_queue_cfg {
     uint16_t vector;              /* virtio-pci MSI-X vector, VIRTIO_NO_VECTOR */
 };
 
+/* Kinds of guest error, each with its own rate limiter. */
+enum virtio_log_reason {
+    VIRTIO_LOG_ACCESS,          /* a register access of the wrong width or place */
+    VIRTIO_LOG_SETUP,           /* features refused, a queue configured badly */
+    VIRTIO_LOG_RING,            /* a broken ring: device needs reset */
+    VIRTIO_LOG_REASONS,
+};
+
+/* A guest error noted under the transport lock, logged after it. */
+struct virtio_note {
+    enum virtio_log_reason reason;
+    char msg[192];              /* empty: nothing noted */
+};
+
 struct virtio_core {
     struct virtio_dev *dev;
     char name[64];                /* "virtio-blk at 0xd0000000", for log lines */
@@ -37,8 +55,8 @@ struct virtio_core {
     struct virtio_queue_cfg q[VIRTIO_MAX_QUEUES];
     bool activated;
     atomic_bool needs_reset;      /* DEVICE_NEEDS_RESET, set from any thread */
-    char *note;                   /* lock held: where guest errors go, or NULL */
-    size_t note_len;
+    struct virtio_note *note;     /* lock held: where guest errors go, or NULL */
+    struct log_limit limit[VIRTIO_LOG_REASONS];
 };
 
 /* Is d a device a transport can take (queue counts and sizes in range)? */
@@ -77,9 +95,11 @@ void virtio_core_reset(struct virtio_core *c);
 void virtio_core_set_needs_reset(struct virtio_core *c);
 
 /* Lock held: note a guest error for the log (the first per locked section
- * is kept; without c->note it is logged at once, rate-limited). */
-void virtio_core_note(struct virtio_core *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* After the lock is dropped: log what was noted into buf (rate-limited). */
-void virtio_core_log_note(struct virtio_core *c, const char *buf);
+ * is kept; without c->note it is logged at once). */
+void virtio_core_note(struct virtio_core *c, enum virtio_log_reason r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* After the lock is dropped: log what was noted, if anything. */
+void virtio_core_log_note(struct virtio_core *c, const struct virtio_note *n);
+/* Any thread, no lock: log a guest error ("NAME: msg"), rate-limited. */
+void virtio_core_log(struct virtio_core *c, enum virtio_log_reason r, const char *msg);
 #endif

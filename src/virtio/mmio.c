@@ -120,7 +120,7 @@ static void mmio_needs_reset(void *opaque, const char *why)
      * lock) may be waiting for that worker. */
     char line[192];
     snprintf(line, sizeof(line), "%s; device needs reset", why);
-    virtio_core_log_note(&t->core, line);
+    virtio_core_log(&t->core, VIRTIO_LOG_RING, line);
     set_needs_reset(t);
     raise_irq(t, VIRTIO_ISR_CONFIG);
 }
@@ -194,10 +194,9 @@ void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, boo
 {
     struct virtio_mmio *t = opaque;
     struct virtio_dev *d = t->dev;
-    char note[192] = "";
+    struct virtio_note note = { .reason = VIRTIO_LOG_ACCESS };
     pthread_mutex_lock(&t->lock);
-    t->core.note = note;
-    t->core.note_len = sizeof(note);
+    t->core.note = &note;
     if (off >= VMMIO_CONFIG) {
         uint64_t c = off - VMMIO_CONFIG;
         if (c < d->config_size && len <= d->config_size - c) {
@@ -214,7 +213,7 @@ void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, boo
         }
     } else if (len != 4 || (off & 3)) {
         /* The spec requires 32-bit aligned accesses below the config space. */
-        virtio_core_note(&t->core, "%u-byte access to register 0x%llx", len,
+        virtio_core_note(&t->core, VIRTIO_LOG_ACCESS, "%u-byte access to register 0x%llx", len,
                          (unsigned long long)off);
         if (!is_write)
             memset(data, 0xff, len);
@@ -232,7 +231,7 @@ void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, boo
     }
     t->core.note = NULL;
     pthread_mutex_unlock(&t->lock);
-    virtio_core_log_note(&t->core, note);
+    virtio_core_log_note(&t->core, &note);
 }
 
 int virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d, struct hv_vm *hv,

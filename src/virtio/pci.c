@@ -116,7 +116,7 @@ static void pci_needs_reset(void *opaque, const char *why)
     struct virtio_pci *t = opaque;
     char line[192];
     snprintf(line, sizeof(line), "%s; device needs reset", why);
-    virtio_core_log_note(&t->core, line);
+    virtio_core_log(&t->core, VIRTIO_LOG_RING, line);
     virtio_core_set_needs_reset(&t->core);
     signal_config(t);
 }
@@ -215,7 +215,7 @@ static void common_write(struct virtio_pci *t, uint64_t off, uint32_t len, uint6
     if (off >= VPCI_Q_DESC && off < VPCI_Q_NDATA) {
         uint64_t field = off & ~7ULL, rel = off & 7;
         if (!((len == 8 && rel == 0) || (len == 4 && (rel == 0 || rel == 4)))) {
-            virtio_core_note(&t->core, "%u-byte write to common config 0x%llx", len,
+            virtio_core_note(&t->core, VIRTIO_LOG_ACCESS, "%u-byte write to common config 0x%llx", len,
                              (unsigned long long)off);
             return;
         }
@@ -231,10 +231,10 @@ static void common_write(struct virtio_pci *t, uint64_t off, uint32_t len, uint6
         if (off >= VPCI_COMMON_LEN || width[off] == 0) {
             if (off != VPCI_DF && off != VPCI_NUM_QUEUES && off != VPCI_CFG_GENERATION &&
                 off != VPCI_Q_NOFF && off != VPCI_Q_RESET)
-                virtio_core_note(&t->core, "write to common config 0x%llx",
+                virtio_core_note(&t->core, VIRTIO_LOG_ACCESS, "write to common config 0x%llx",
                                  (unsigned long long)off);
         } else {
-            virtio_core_note(&t->core, "%u-byte write to common config 0x%llx", len,
+            virtio_core_note(&t->core, VIRTIO_LOG_ACCESS, "%u-byte write to common config 0x%llx", len,
                              (unsigned long long)off);
         }
         return;
@@ -278,10 +278,9 @@ static uint64_t load_le(const uint8_t *data, uint32_t len)
 static void common_io(struct virtio_pci *t, uint64_t off, uint8_t *data, uint32_t len,
                       bool is_write)
 {
-    char note[192] = "";
+    struct virtio_note note = { .reason = VIRTIO_LOG_ACCESS };
     pthread_mutex_lock(&t->lock);
-    t->core.note = note;
-    t->core.note_len = sizeof(note);
+    t->core.note = &note;
     if (is_write) {
         common_write(t, off, len, load_le(data, len));
     } else {
@@ -292,7 +291,7 @@ static void common_io(struct virtio_pci *t, uint64_t off, uint8_t *data, uint32_
     }
     t->core.note = NULL;
     pthread_mutex_unlock(&t->lock);
-    virtio_core_log_note(&t->core, note);
+    virtio_core_log_note(&t->core, &note);
 }
 
 static void device_io(struct virtio_pci *t, uint64_t off, uint8_t *data, uint32_t len,

@@ -279,6 +279,20 @@ static void t_blk_guest_error_flood(void)
     CHECK(ok);
 }
 
+/* vmmio-flood: FLOOD_N one-byte writes to the virtio-mmio Status
+ * register, each a guest error of the transport (found under its lock,
+ * logged after it, rate-limited). */
+static void t_mmio_register_flood(void)
+{
+    char path[64], cmd[64];
+    CHECK(make_image(path, IMG_BYTES) == 0);
+    snprintf(cmd, sizeof(cmd), "vmmio-flood=%d", FLOOD_N);
+    bool ok = flood_one(KT_IMAGE, path, cmd, "1-byte access to register 0x70",
+                        "testguest: vmmio-flood done\n");
+    unlink(path);
+    CHECK(ok);
+}
+
 static bool bad_one(const char *image, const char *path, const char *kind)
 {
     struct kt t;
@@ -620,6 +634,7 @@ int main(void)
     RUN(t_blk_readonly_feature);
     RUN(t_blk_malformed_rings);
     RUN(t_blk_guest_error_flood);
+    RUN(t_mmio_register_flood);
     RUN(t_blk_two_disks);
     RUN(t_blk_indirect);
     RUN(t_blk_register_reads);
