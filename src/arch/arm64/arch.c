@@ -13,6 +13,7 @@
 #include "arch/arm64/fdt.h"
 #include "arch/arm64/layout.h"
 #include "base/file.h"
+#include "base/log.h"
 #include "devmgr/alloc.h"
 #include "dev/pl011.h"
 #include "hv/hv.h"
@@ -27,6 +28,7 @@ struct arm64_vm {
     bool uart_ready;
     struct arm64_boot_layout boot;
     const char *cmdline;
+    bool its;                       /* a GICv3 ITS at ARM64_GITS_BASE */
 };
 
 int arch_mem_layout(uint64_t bytes, struct guest_mem *m)
@@ -62,6 +64,19 @@ int arch_vm_setup(struct vm *vm, char *err, size_t errlen)
         snprintf(err, errlen, "/dev/kvm: creating the GICv3 interrupt controller failed: %s%s",
                  strerror(-r), r == -ENODEV ? " (this host's KVM cannot emulate a GICv3)" : "");
         return r;
+    }
+    /* virtio-pci's MSI-X needs the ITS; without one (an old host KVM)
+     * PCI devices fall back to INTx and the device tree has no msi-map. */
+    if (vm->cfg.transport == ARCVMM_TRANSPORT_PCI) {
+        r = hv_arm64_its_create(vm->hv, ARM64_GITS_BASE);
+        if (r == 0)
+            a->its = true;
+        else if (r == -ENODEV)
+            log_warn("this host's KVM has no GICv3 ITS: PCI devices use INTx, not MSI-X");
+        else {
+            snprintf(err, errlen, "/dev/kvm: creating the GICv3 ITS failed: %s", strerror(-r));
+            return r;
+        }
     }
     struct irq_line irq = { .set = hv_irq_line_cb, .opaque = vm->hv, .gsi = ARM64_UART_SPI };
     struct pl011_ops ops = { .tx = console_uart_tx, .rx_space = console_uart_rx_space, .opaque = &vm->console };
@@ -185,6 +200,7 @@ int arch_vcpus_created(struct vm *vm, char *err, size_t errlen)
         .uart_base = ARM64_UART_BASE, .uart_size = ARM64_UART_SIZE,
         .uart_spi = ARM64_UART_SPI, .uart_clock_hz = ARM64_UART_CLOCK_HZ,
         .dev = &desc,
+        .its_base = a->its ? ARM64_GITS_BASE : 0, .its_size = a->its ? ARM64_GITS_SIZE : 0,
         .cmdline = a->cmdline,
         .initrd_gpa = a->boot.initrd_gpa, .initrd_size = a->boot.initrd_size,
         .rng_seed = seeded ? seed : NULL, .rng_seed_len = seeded ? sizeof(seed) : 0,
