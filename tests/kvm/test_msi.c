@@ -5,7 +5,9 @@
  * MSI routes, a changed route's new vector, and nothing from a cleared one.
  * arm64: the GICv3 ITS is created at the board's address and MSI routes
  * with a device id go in; KVM_SIGNAL_MSI reaches the ITS (which the guest
- * has not enabled, so nothing is delivered). */
+ * has not enabled, so nothing is delivered); with the test guest's lpi
+ * command (LPIs and the ITS set up, the CPU interface polled) MSIs by
+ * KVM_SIGNAL_MSI and by an irqfd on an MSI route arrive as LPIs. */
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
@@ -195,6 +197,52 @@ static void t_its_and_msi_routes(void)
     kt_destroy(&t);
 }
 
+/* The arm64 test guest's lpi command maps device DEVID's events 0..3 to
+ * LPIs 0x2000..0x2003 through the ITS and prints each LPI it takes. */
+static void t_lpi_reaches_guest(void)
+{
+    struct kt t;
+    struct arcvmm_exit ex;
+    int efd = eventfd(0, EFD_CLOEXEC);
+    CHECK(efd >= 0);
+    CHECK(kt_create(&t, KT_IMAGE, "lpi", 1, 64) == 0);
+    struct hv_vm *hv = ((struct vm *)t.vm)->hv;
+    CHECK_EQ(hv_arm64_its_create(hv, ARM64_GITS_BASE), 0);
+    uint32_t gsi = hv_msi_gsi_first(hv) + 2;
+    CHECK_EQ(hv_msi_route_set(hv, gsi, GITS_TRANSLATER, 1, DEVID), 0);
+    CHECK_EQ(hv_irqfd(hv, gsi, efd, true), 0);
+
+    CHECK(arcvmm_start(t.vm) == 0);
+    CHECK(kt_expect(&t, "testguest: lpi ready\n"));
+    int r = hv_signal_msi(hv, GITS_TRANSLATER, 0, DEVID);
+    if (r <= 0)
+        fprintf(stderr, "  hv_signal_msi: %d\n", r);
+    CHECK(r > 0);
+    CHECK(kt_expect(&t, "testguest: lpi 0x2000\n"));
+    CHECK_EQ(efd_raise(efd), 0);
+    CHECK(kt_expect(&t, "testguest: lpi 0x2001\n"));
+    CHECK_EQ(hv_msi_route_set(hv, gsi, GITS_TRANSLATER, 2, DEVID), 0);     /* retarget */
+    CHECK_EQ(efd_raise(efd), 0);
+    CHECK(kt_expect(&t, "testguest: lpi 0x2002\n"));
+    /* A device the guest did not map: blocked, not an error. */
+    CHECK_EQ(hv_signal_msi(hv, GITS_TRANSLATER, 0, DEVID + 1), 0);
+
+    /* A cleared route delivers nothing (LPI 0x2002 would come again). */
+    CHECK_EQ(hv_msi_route_clear(hv, gsi), 0);
+    CHECK_EQ(efd_raise(efd), 0);
+    CHECK(hv_signal_msi(hv, GITS_TRANSLATER, 3, DEVID) > 0);
+    CHECK(kt_expect(&t, "testguest: lpi 0x2003\ntestguest: lpi done 4\n"));
+    CHECK(kt_wait(&t, &ex) == 0);
+    CHECK_EQ(ex.reason, ARCVMM_EXIT_POWEROFF);
+    const char *seq = "lpi 0x2000\ntestguest: lpi 0x2001\ntestguest: lpi 0x2002\n"
+                      "testguest: lpi 0x2003\n";
+    if (!strstr(t.buf, seq))
+        fprintf(stderr, "  console:\n%s\n", t.buf);
+    CHECK(strstr(t.buf, seq) != NULL);
+    kt_destroy(&t);
+    close(efd);
+}
+
 /* Routes set before the vGIC's CTRL_INIT (which installs KVM's defaults
  * over any earlier table) are installed again by hv_arm64_vgic_init. */
 static void t_routes_before_vgic_init(void)
@@ -228,6 +276,7 @@ int main(void)
 #ifdef __aarch64__
     RUN(t_its_and_msi_routes);
     RUN(t_routes_before_vgic_init);
+    RUN(t_lpi_reaches_guest);
 #else
     RUN(t_msi_bzimage);
     RUN(t_msi_pvh);
