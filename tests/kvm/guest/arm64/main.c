@@ -27,9 +27,10 @@
  *                  "testguest: badaccess <value read>" (all-ones expected)
  *   lpi            sets up LPIs and the ITS at arcvmm's fixed addresses
  *                  (device 8's events 0..3 -> LPIs 0x2000..0x2003),
- *                  "testguest: lpi ready", then polls the CPU interface
- *                  (no exception): "testguest: lpi <intid>" per LPI, and
- *                  "testguest: lpi done <count>" after LPI 0x2003
+ *                  and SPI 40 (INTID 0x48, edge), "testguest: lpi ready",
+ *                  then polls the CPU interface (no exception): "testguest:
+ *                  lpi <intid>" per interrupt, and "testguest: lpi done
+ *                  <count>" after LPI 0x2003
  *   blk-*          virtio-blk, see ../virtio.c
  * Anything else: "testguest: unknown command".  An unexpected exception
  * prints "testguest: exception <vector> esr <hex> elr <hex> far <hex>" and
@@ -596,6 +597,9 @@ static void __attribute__((noreturn)) cmd_fault(void)
 #define LPI_EVENTS      4                   /* events e -> LPI 8192 + e */
 #define LPI_STOP        (LPI_BASE + LPI_EVENTS - 1)
 #define SPURIOUS        1023
+#define TEST_SPI_INTID  72                  /* SPI 40: no board device uses it */
+#define GICD_ISENABLER(n) (0x0100 + 4 * (n))
+#define GICD_ICFGR(n)   (0x0c00 + 4 * (n))
 
 static uint8_t lpi_prop[(1 << LPI_IDBITS) - LPI_BASE] __attribute__((aligned(4096)));
 static uint8_t lpi_pend[(1 << LPI_IDBITS) / 8] __attribute__((aligned(65536)));
@@ -645,6 +649,11 @@ static void cmd_lpi(void)
 	__asm__ volatile("msr S3_0_C12_C12_7, %0" : : "r"(1ul));      /* ICC_IGRPEN1_EL1 */
 	__asm__ volatile("isb");
 	w32(GICD_BASE + GICD_CTLR, GICD_CTLR_ARE | GICD_CTLR_G1);
+	/* One SPI too, edge-triggered (a pulse latches it), to the boot CPU
+	 * as it is by default: it shows the irqchip routes still work. */
+	w32(GICD_BASE + GICD_ICFGR(TEST_SPI_INTID / 16),
+	    r32(GICD_BASE + GICD_ICFGR(TEST_SPI_INTID / 16)) | 2u << 2 * (TEST_SPI_INTID % 16));
+	w32(GICD_BASE + GICD_ISENABLER(TEST_SPI_INTID / 32), 1u << TEST_SPI_INTID % 32);
 	w32(GICR_BASE + GICR_WAKER, 0);
 
 	/* Redistributor: LPI configuration (priority 0xa0, enabled) and
