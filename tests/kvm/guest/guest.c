@@ -16,6 +16,8 @@
  * (exceptions stay fatal), the LAPIC enabled, then "testguest: msi ready
  * apic <id>" and one "testguest: msi vector <v>" line per interrupt, in
  * arrival order, until vector 0x30 arrives: "testguest: msi done <count>".
+ * Before "ready" it also masks the PICs and routes IOAPIC pins 10 and 20
+ * (edge, to APIC 0) to vectors 0x4a and 0x54, so legacy lines show too.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -318,6 +320,25 @@ struct idt_gate {
 
 static struct idt_gate idt[256];
 
+#define IOAPIC_BASE     0xfec00000u     /* IOREGSEL; IOWIN at +0x10 */
+#define PIC1_DATA       0x21            /* 8259 interrupt mask registers */
+#define PIC2_DATA       0xa1
+#define IOAPIC_REDIR(n) (0x10 + 2 * (n))  /* low word; the high one follows */
+
+static void ioapic_write(uint32_t reg, uint32_t v)
+{
+	*(volatile uint32_t *)(uintptr_t)IOAPIC_BASE = reg;
+	*(volatile uint32_t *)(uintptr_t)(IOAPIC_BASE + 0x10) = v;
+}
+
+/* Pin -> vector, fixed delivery, physical destination APIC 0, active high,
+ * edge triggered, unmasked. */
+static void ioapic_route(unsigned pin, uint8_t vector)
+{
+	ioapic_write(IOAPIC_REDIR(pin) + 1, 0);
+	ioapic_write(IOAPIC_REDIR(pin), vector);
+}
+
 static void cmd_msi(void)
 {
 	struct {
@@ -344,6 +365,10 @@ static void cmd_msi(void)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 	lapic_write(LAPIC_TPR, 0);
 	lapic_write(LAPIC_SVR, 0x100 | 0xff);
+	outb(PIC1_DATA, 0xff);      /* mask both 8259s: LINT0 takes their ExtINT */
+	outb(PIC2_DATA, 0xff);
+	ioapic_route(10, 0x4a);
+	ioapic_route(20, 0x54);
 	put_result("msi ready apic", lapic_read(LAPIC_ID) >> 24);
 	for (;;) {
 		__asm__ volatile("cli");
