@@ -79,11 +79,12 @@ int hv_msi_route_set(struct hv_vm *vm, uint32_t gsi, uint64_t addr, uint32_t dat
 /* Remove gsi's MSI route, if any: raising gsi then does nothing. 0 or
  * -errno (-EINVAL outside the MSI GSIs). */
 int hv_msi_route_clear(struct hv_vm *vm, uint32_t gsi);
-/* Send one MSI now, without a route. > 0: delivered; 0: the guest blocked
- * it (x86: the destination LAPIC is software-disabled; arm64: the ITS has
- * no mapping for devid/data); -errno otherwise (x86: -EPERM when no LAPIC
- * matches the destination; arm64: -ENODEV without an ITS, -EBUSY while
- * the guest has the ITS disabled). */
+/* Send one MSI now, without a route. > 0: delivered; 0: not delivered,
+ * the guest blocked it (x86: the destination LAPIC is software-disabled,
+ * or no LAPIC has the destination id; arm64: the ITS has no mapping for
+ * devid/data); -errno otherwise (arm64: -ENODEV without an ITS, -EBUSY
+ * while the guest has the ITS disabled, -EINVAL for an address that is no
+ * ITS doorbell). */
 int hv_signal_msi(struct hv_vm *vm, uint64_t addr, uint32_t data, uint32_t devid);
 
 int hv_vcpu_create(struct hv_vm *vm, int index, struct hv_vcpu **out);

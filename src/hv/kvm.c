@@ -302,7 +302,10 @@ int hv_signal_msi(struct hv_vm *vm, uint64_t addr, uint32_t data, uint32_t devid
     };
     if (m.flags & KVM_MSI_VALID_DEVID)
         m.devid = devid;
-    return kvm_ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &m);
+    int r = kvm_ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &m);
+    /* x86: when no LAPIC matches the destination, KVM's fast delivery path
+     * says 0 and its slow path -1 (errno EPERM); both mean not delivered. */
+    return r == -EPERM ? 0 : r;
 }
 
 int kvm_intc_ready(struct hv_vm *vm)

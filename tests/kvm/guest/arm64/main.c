@@ -10,7 +10,7 @@
  *
  * Output: "testguest: start arm64", then the first known word of the
  * command line runs and the guest powers off (PSCI SYSTEM_OFF).  Console
- * is the PL011, polled; nothing uses interrupts.  Commands, as on x86 where
+ * is the PL011, polled; nothing takes interrupts.  Commands, as on x86 where
  * they make sense:
  *   hello          "testguest: hello"
  *   mem            "testguest: mem <KiB of RAM in the DTB>"
@@ -25,6 +25,12 @@
  *                  which the VMM must turn into a fatal exit
  *   badaccess      a write and a read of unclaimed MMIO (BAD_MMIO_ADDR):
  *                  "testguest: badaccess <value read>" (all-ones expected)
+ *   lpi            sets up LPIs and the ITS at arcvmm's fixed addresses
+ *                  (device 8's events 0..3 -> LPIs 0x2000..0x2003),
+ *                  and SPI 40 (INTID 0x48, edge), "testguest: lpi ready",
+ *                  then polls the CPU interface (no exception): "testguest:
+ *                  lpi <intid>" per interrupt, and "testguest: lpi done
+ *                  <count>" after LPI 0x2003
  *   blk-*          virtio-blk, see ../virtio.c
  * Anything else: "testguest: unknown command".  An unexpected exception
  * prints "testguest: exception <vector> esr <hex> elr <hex> far <hex>" and
@@ -563,6 +569,149 @@ static void __attribute__((noreturn)) cmd_fault(void)
 	power_off();
 }
 
+/* ---- the lpi command: MSIs through the GICv3 ITS, polled ---- */
+
+/* arcvmm's arm64 layout (src/arch/arm64/layout.h). The FDT has no ITS
+ * node until the board creates one, so the addresses are fixed here. */
+#define GICD_BASE       0x08000000ul
+#define GITS_BASE       0x08080000ul
+#define GICR_BASE       0x10000000ul    /* vCPU 0's RD_base */
+#define GICD_CTLR       0x0000
+#define GICD_CTLR_G1    (1u << 1)
+#define GICD_CTLR_ARE   (1u << 4)
+#define GICR_CTLR       0x0000
+#define GICR_TYPER      0x0008
+#define GICR_WAKER      0x0014
+#define GICR_PROPBASER  0x0070
+#define GICR_PENDBASER  0x0078
+#define GITS_CTLR       0x0000
+#define GITS_CBASER     0x0080
+#define GITS_CWRITER    0x0088
+#define GITS_CREADR     0x0090
+#define GITS_BASER(n)   (0x0100 + 8 * (n))
+#define BASER_VALID     (1ul << 63)
+#define BASER_TYPE(v)   (((v) >> 56) & 7)   /* 1: devices, 4: collections */
+#define LPI_IDBITS      14                  /* INTIDs below 16384 */
+#define LPI_BASE        8192
+#define LPI_DEVID       8                   /* tests/kvm/test_msi.c: 00:01.0 */
+#define LPI_EVENTS      4                   /* events e -> LPI 8192 + e */
+#define LPI_STOP        (LPI_BASE + LPI_EVENTS - 1)
+#define SPURIOUS        1023
+#define TEST_SPI_INTID  72                  /* SPI 40: no board device uses it */
+#define GICD_ISENABLER(n) (0x0100 + 4 * (n))
+#define GICD_ICFGR(n)   (0x0c00 + 4 * (n))
+
+static uint8_t lpi_prop[(1 << LPI_IDBITS) - LPI_BASE] __attribute__((aligned(4096)));
+static uint8_t lpi_pend[(1 << LPI_IDBITS) / 8] __attribute__((aligned(65536)));
+static uint64_t its_cmdq[512] __attribute__((aligned(65536)));  /* 4 KiB: 128 commands */
+static uint8_t its_devt[4096] __attribute__((aligned(65536)));
+static uint8_t its_collt[4096] __attribute__((aligned(65536)));
+static uint8_t its_itt[256] __attribute__((aligned(256)));
+
+static inline void w64(uintptr_t a, uint64_t v)
+{
+	__asm__ volatile("str %0, [%1]" : : "r"(v), "r"(a) : "memory");
+}
+
+static inline uint64_t r64(uintptr_t a)
+{
+	uint64_t v;
+
+	__asm__ volatile("ldr %0, [%1]" : "=r"(v) : "r"(a) : "memory");
+	return v;
+}
+
+static unsigned its_cmds;       /* commands queued so far */
+
+static void its_cmd(uint64_t d0, uint64_t d1, uint64_t d2)
+{
+	uint64_t *c = &its_cmdq[4 * (its_cmds++ % 128)];
+
+	c[0] = d0;
+	c[1] = d1;
+	c[2] = d2;
+	c[3] = 0;
+	__asm__ volatile("dsb sy" : : : "memory");
+	w64(GITS_BASE + GITS_CWRITER, (uint64_t)(its_cmds % 128) * 32);
+}
+
+static void cmd_lpi(void)
+{
+	uint64_t cpu = (r64(GICR_BASE + GICR_TYPER) >> 8) & 0xffff;    /* processor number */
+	unsigned long seen = 0;
+
+	if (!(r64(GICR_BASE + GICR_TYPER) & 1)) {               /* PLPIS */
+		put_str("testguest: lpi unsupported\n");
+		return;
+	}
+	/* CPU interface: group 1 on, every priority let through. */
+	__asm__ volatile("msr S3_0_C4_C6_0, %0" : : "r"(0xfful));     /* ICC_PMR_EL1 */
+	__asm__ volatile("msr S3_0_C12_C12_7, %0" : : "r"(1ul));      /* ICC_IGRPEN1_EL1 */
+	__asm__ volatile("isb");
+	w32(GICD_BASE + GICD_CTLR, GICD_CTLR_ARE | GICD_CTLR_G1);
+	/* One SPI too, edge-triggered (a pulse latches it), to the boot CPU
+	 * as it is by default: it shows the irqchip routes still work. */
+	w32(GICD_BASE + GICD_ICFGR(TEST_SPI_INTID / 16),
+	    r32(GICD_BASE + GICD_ICFGR(TEST_SPI_INTID / 16)) | 2u << 2 * (TEST_SPI_INTID % 16));
+	w32(GICD_BASE + GICD_ISENABLER(TEST_SPI_INTID / 32), 1u << TEST_SPI_INTID % 32);
+	w32(GICR_BASE + GICR_WAKER, 0);
+
+	/* Redistributor: LPI configuration (priority 0xa0, enabled) and
+	 * pending tables, then LPIs on. */
+	for (unsigned i = 0; i < sizeof(lpi_prop); i++)
+		lpi_prop[i] = 0xa0 | 1;
+	__asm__ volatile("dsb sy" : : : "memory");
+	w64(GICR_BASE + GICR_PROPBASER, (uintptr_t)lpi_prop | (LPI_IDBITS - 1));
+	w64(GICR_BASE + GICR_PENDBASER, (uintptr_t)lpi_pend);
+	w32(GICR_BASE + GICR_CTLR, 1);                          /* EnableLPIs */
+
+	/* ITS: its device and collection tables, the command queue, on. */
+	for (int n = 0; n < 8; n++) {
+		uint64_t v = r64(GITS_BASE + GITS_BASER(n));
+
+		if (BASER_TYPE(v) == 1)
+			w64(GITS_BASE + GITS_BASER(n), BASER_VALID | (uintptr_t)its_devt);
+		else if (BASER_TYPE(v) == 4)
+			w64(GITS_BASE + GITS_BASER(n), BASER_VALID | (uintptr_t)its_collt);
+	}
+	w64(GITS_BASE + GITS_CBASER, BASER_VALID | (uintptr_t)its_cmdq);
+	w64(GITS_BASE + GITS_CWRITER, 0);
+	w32(GITS_BASE + GITS_CTLR, 1);
+
+	/* MAPD (ITT for 2^5 events), MAPC (collection 0 -> this CPU),
+	 * MAPTI per event, SYNC. */
+	its_cmd(0x08 | (uint64_t)LPI_DEVID << 32, 5 - 1, 1ul << 63 | (uintptr_t)its_itt);
+	its_cmd(0x09, 0, 1ul << 63 | cpu << 16 | 0);
+	for (uint64_t e = 0; e < LPI_EVENTS; e++)
+		its_cmd(0x0a | (uint64_t)LPI_DEVID << 32, e | (LPI_BASE + e) << 32, 0);
+	its_cmd(0x05, 0, cpu << 16);
+	for (unsigned long i = 0; r64(GITS_BASE + GITS_CREADR) != (its_cmds % 128) * 32; i++)
+		if (i == 1000000) {
+			put_str("testguest: lpi its commands stuck\n");
+			return;
+		}
+	put_str("testguest: lpi ready\n");
+
+	/* Interrupts stay masked (PSTATE.I): acknowledge by polling. */
+	for (;;) {
+		uint64_t intid;
+
+		__asm__ volatile("mrs %0, S3_0_C12_C12_0" : "=r"(intid));   /* ICC_IAR1_EL1 */
+		intid &= 0xffffff;
+		if (intid == SPURIOUS)
+			continue;
+		__asm__ volatile("msr S3_0_C12_C12_1, %0" : : "r"(intid));  /* ICC_EOIR1_EL1 */
+		seen++;
+		put_result("lpi", (uint32_t)intid);
+		if (intid == LPI_STOP) {
+			put_str("testguest: lpi done ");
+			put_dec(seen);
+			put_str("\n");
+			return;
+		}
+	}
+}
+
 /* ---- command line ---- */
 
 int word_is(const char *w, size_t n, const char *s)
@@ -620,6 +769,8 @@ static int run_word(const char *w, size_t n)
 		cmd_fault();
 	} else if (word_is(w, n, "badaccess")) {
 		cmd_badaccess();
+	} else if (word_is(w, n, "lpi")) {
+		cmd_lpi();
 	} else if (virtio_run_word(w, n)) {
 		/* blk-* commands, see virtio.c */
 	} else {
