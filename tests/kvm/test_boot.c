@@ -5,6 +5,8 @@
  * guest (an Image, console on the PL011, PSCI reset, no port I/O). */
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
+#include <time.h>
 
 #include "bus/bus.h"
 #include "kvmtest.h"
@@ -234,6 +236,85 @@ static void t_console_input_flow_control(void)
     CHECK(strstr(t.buf, line) != NULL);
 }
 
+static uint64_t vcpu0_exits(struct arcvmm *a)
+{
+    struct vm *vm = (struct vm *)a;
+    return __atomic_load_n(&vm->vcpus[0].exits, __ATOMIC_RELAXED);
+}
+
+/* Poll a condition every millisecond (a bound for failing tests, not a
+ * synchronisation: the loop ends as soon as the condition holds). */
+static void tick_1ms(void)
+{
+    struct timespec ts = { .tv_nsec = 1000000 };
+    nanosleep(&ts, NULL);
+}
+
+#define TEST_RING_BYTES 1024
+
+/* A console reader that stops (a full pipe, a pager waiting for a key)
+ * must not stall the guest, nor stop: the guest prints ticks as fast as it
+ * can into a one-page pipe nobody reads. Once the pipe is full the guest
+ * must keep running (its vCPU exits advance by more than the console's
+ * ring can hold, so output is being dropped, not queued), and stop and
+ * destroy must finish (a vCPU blocked in write(2) would make stop time out
+ * after 5 s and destroy leak the VM). */
+static void t_console_unread_output(void)
+{
+    struct kt t;
+    CHECK(kt_create(&t, KT_IMAGE, "counter=0", 1, 64) == 0);
+    int cap = fcntl(t.out_rd, F_SETPIPE_SZ, 4096);
+    CHECK(cap > 0);
+    struct vm *vm = (struct vm *)t.vm;
+    vm->console.cap = TEST_RING_BYTES;  /* a small ring: fewer exits to fill it */
+    CHECK(arcvmm_start(t.vm) == 0);
+    long long end = kt_now_ms() + KT_TIMEOUT_MS;
+    int queued = 0;
+    struct pollfd p = { .fd = t.out_wr, .events = POLLOUT };
+    /* Wait until the pipe is full (only a failing test waits long). */
+    while (kt_now_ms() < end && (ioctl(t.out_rd, FIONREAD, &queued) < 0 || queued < cap ||
+                                 poll(&p, 1, 0) != 0))
+        tick_1ms();
+    CHECK_EQ(queued, cap);
+    /* Each console byte costs the guest at least one exit (the THR write). */
+    uint64_t e0 = vcpu0_exits(t.vm), want = e0 + 4 * TEST_RING_BYTES;
+    while (kt_now_ms() < end && vcpu0_exits(t.vm) < want)
+        tick_1ms();
+    uint64_t e1 = vcpu0_exits(t.vm);
+    if (e1 < want)
+        fprintf(stderr, "  guest stalled: %llu exits after the pipe filled, want %llu\n",
+                (unsigned long long)(e1 - e0), (unsigned long long)(want - e0));
+    CHECK(e1 >= want);
+    CHECK(console_dropped(&vm->console) > 0);
+    CHECK_EQ(arcvmm_get_state(t.vm), ARCVMM_RUNNING);
+    CHECK_EQ(arcvmm_stop(t.vm), 0);
+    CHECK_EQ(arcvmm_get_state(t.vm), ARCVMM_STOPPED);
+    kt_destroy(&t);     /* the VM is freed (a leak shows under ASan) */
+}
+
+/* Pause returns in bounded time with the reader stopped too, and the VM
+ * resumes and stops. */
+static void t_console_unread_pause(void)
+{
+    struct kt t;
+    CHECK(kt_create(&t, KT_IMAGE, "counter=0", 1, 64) == 0);
+    int cap = fcntl(t.out_rd, F_SETPIPE_SZ, 4096);
+    CHECK(cap > 0);
+    struct vm *vm = (struct vm *)t.vm;
+    vm->console.cap = TEST_RING_BYTES;
+    CHECK(arcvmm_start(t.vm) == 0);
+    long long end = kt_now_ms() + KT_TIMEOUT_MS;
+    while (kt_now_ms() < end && console_dropped(&vm->console) == 0)
+        tick_1ms();
+    CHECK(console_dropped(&vm->console) > 0);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(arcvmm_pause(t.vm), 0);
+        CHECK_EQ(arcvmm_resume(t.vm), 0);
+    }
+    CHECK_EQ(arcvmm_stop(t.vm), 0);
+    kt_destroy(&t);
+}
+
 int main(void)
 {
     if (kt_require_kvm() < 0)
@@ -251,5 +332,7 @@ int main(void)
     RUN(t_unclaimed_accesses);
     RUN(t_console_input);
     RUN(t_console_input_flow_control);
+    RUN(t_console_unread_output);
+    RUN(t_console_unread_pause);
     return harness_done();
 }
