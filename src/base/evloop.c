@@ -248,6 +248,14 @@ bool evloop_on_loop_thread(struct evloop *l)
     return on;
 }
 
+bool evloop_running(struct evloop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    bool r = l->running;
+    pthread_mutex_unlock(&l->mu);
+    return r;
+}
+
 /* fd/timer/hook functions: on the loop thread, or the loop not running. */
 static bool may_touch(struct evloop *l)
 {

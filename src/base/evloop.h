@@ -85,6 +85,8 @@ int evloop_call(struct evloop *l, evloop_call_fn *fn, void *opaque);
 int evloop_call_sync(struct evloop *l, evloop_call_fn *fn, void *opaque);
 /* Is the caller on the running loop's thread? */
 bool evloop_on_loop_thread(struct evloop *l);
+/* Is the loop running (on any thread)? */
+bool evloop_running(struct evloop *l);
 
 /* Hooks around each wait (libslirp's pollfds_fill/pollfds_poll shape).
  * Loop thread or not running. Returns a handle for evloop_hook_del, or

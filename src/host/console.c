@@ -465,8 +465,15 @@ static void console_stop_on_loop(void *opaque)
 
 void console_stop(struct console *c)
 {
-    if (c->loop && c->started)
-        evloop_call_sync(c->loop, console_stop_on_loop, c);
+    if (c->loop && c->started) {
+        if (evloop_running(c->loop) && !evloop_on_loop_thread(c->loop)) {
+            /* evloop_stop timed out (a callback is stuck): waiting for the
+             * loop could hang; leave the console to it. */
+            log_err("console: event loop still running; console not stopped");
+            return;
+        }
+        console_stop_on_loop(c);
+    }
     /* The loop is stopped: what the ring still holds goes out now if the
      * fd takes it without blocking (the guest's last lines). */
     if (c->mu_ready)
@@ -484,6 +491,8 @@ void console_stop(struct console *c)
 void console_close(struct console *c)
 {
     console_stop(c);
+    if (c->started)
+        return;     /* still in the loop's hands (see console_stop): leak it */
     uint64_t dropped = console_dropped(c);
     if (dropped)
         log_info("console: %llu bytes of guest output were dropped (the reader did not keep up)",
