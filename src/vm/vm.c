@@ -10,6 +10,7 @@
 
 #include "arch/arch.h"
 #include "base/efd.h"
+#include "base/evloop.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "hv/hv.h"
@@ -19,6 +20,7 @@
 #define ARCVMM_VERSION "0.1.0"
 #define STOP_TIMEOUT_S  5    /* bound on joining vCPU threads */
 #define PAUSE_TIMEOUT_S 5    /* bound on waiting for every vCPU to park */
+#define PAUSE_FLUSH_MS  1000 /* bound on pause writing queued console output */
 
 struct arcvmm { struct vm vm; };
 
@@ -224,7 +226,11 @@ int arcvmm_create(const struct arcvmm_config *cfg, struct arcvmm **out, char *er
             goto fail;
         }
     }
-    if ((r = console_open(&vm->console, &vm->cfg, err, errlen)) < 0)
+    if ((r = evloop_create(&vm->loop)) < 0) {
+        snprintf(err, errlen, "event loop: %s", strerror(-r));
+        goto fail;
+    }
+    if ((r = console_open(&vm->console, vm->loop, &vm->cfg, err, errlen)) < 0)
         goto fail;
     vm->console.rx = console_rx_none;
     vm->console.quit = console_quit;
@@ -283,6 +289,8 @@ int arcvmm_start(struct arcvmm *a)
     pthread_mutex_unlock(&vm->lock);
     if (r == 0)
         r = console_start(&vm->console);
+    if (r == 0)
+        r = evloop_start(vm->loop, "arcvmm-loop");
     if (r < 0) {
         vm_end(vm, ARCVMM_EXIT_ERROR, "could not start threads");
         arcvmm_stop(a);
@@ -318,6 +326,8 @@ int arcvmm_pause(struct arcvmm *a)
         r = vm->ended ? -ESRCH : -ETIMEDOUT;
     }
     pthread_mutex_unlock(&vm->lock);
+    if (r == 0)
+        console_flush(&vm->console, PAUSE_FLUSH_MS);   /* output so far is out */
     return r;
 }
 
@@ -371,6 +381,8 @@ int arcvmm_stop(struct arcvmm *a)
         v->thread_started = false;
         pthread_mutex_unlock(&vm->lock);
     }
+    if (vm->loop && evloop_stop(vm->loop) < 0)
+        r = -ETIMEDOUT;
     console_stop(&vm->console);
     pthread_mutex_lock(&vm->lock);
     if (r == 0)
@@ -429,6 +441,7 @@ void arcvmm_destroy(struct arcvmm *a)
     vm_destroy_devices(vm);     /* devices first: their workers use memory */
     arch_vm_teardown(vm);
     console_close(&vm->console);
+    evloop_destroy(vm->loop);
     bus_free(&vm->pio);
     bus_free(&vm->mmio);
     hv_vm_destroy(vm->hv);      /* before the memory it maps */

@@ -9,12 +9,13 @@
 
 #include "arcvmm.h"
 #include "bus/bus.h"
-#include "dev/console.h"
 #include "devmgr/devmgr.h"
+#include "host/console.h"
 #include "mem/mem.h"
 
 struct hv_vm;
 struct hv_vcpu;
+struct evloop;
 
 struct vcpu {
     struct vm *vm;
@@ -41,6 +42,7 @@ struct vm {
     struct guest_mem mem;
     struct bus pio, mmio;
     struct console console;
+    struct evloop *loop;        /* host-facing I/O (console, ...), one thread */
     int ncpus;
     struct vcpu *vcpus;
     void *arch;                 /* arch-private state (arch_vm_setup) */

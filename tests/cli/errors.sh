@@ -58,6 +58,10 @@ expect memory-beyond     "more than this host's"      -- "$bin" run --kernel "$g
 expect memory-overflow   "--memory: '99999999999999999999999' is not" -- "$bin" run --kernel "$guest" --memory 99999999999999999999999
 expect console-bad       "--console: 'serial' is not" -- "$bin" run --kernel "$guest" --console serial
 expect console-file-dir  "console file $tmp: Is a directory" -- "$bin" run --kernel "$guest" --console "file:$tmp"
+# A FIFO nobody reads is refused at once (open must not wait for a reader:
+# the timeout only bounds the old hang).
+expect console-fifo-no-reader "console file $tmp/fifo: FIFO has no reader" -- \
+    timeout 10 "$bin" run --kernel "$guest" --console "file:$tmp/fifo"
 expect extra-argument    "unexpected argument 'foo'"  -- "$bin" run --kernel "$guest" foo
 if id nobody >/dev/null 2>&1 && command -v runuser >/dev/null; then
     expect kernel-unreadable "kernel $tmp/k000: Permission denied" -- runuser -u nobody -- "$bin" run --kernel "$tmp/k000"

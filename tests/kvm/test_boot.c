@@ -5,6 +5,10 @@
  * guest (an Image, console on the PL011, PSCI reset, no port I/O). */
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <time.h>
 
 #include "bus/bus.h"
 #include "kvmtest.h"
@@ -234,6 +238,176 @@ static void t_console_input_flow_control(void)
     CHECK(strstr(t.buf, line) != NULL);
 }
 
+static uint64_t vcpu0_exits(struct arcvmm *a)
+{
+    struct vm *vm = (struct vm *)a;
+    return __atomic_load_n(&vm->vcpus[0].exits, __ATOMIC_RELAXED);
+}
+
+/* Poll a condition every millisecond (a bound for failing tests, not a
+ * synchronisation: the loop ends as soon as the condition holds). */
+static void tick_1ms(void)
+{
+    struct timespec ts = { .tv_nsec = 1000000 };
+    nanosleep(&ts, NULL);
+}
+
+#define TEST_RING_BYTES 1024
+
+/* A console reader that stops (a full pipe, a pager waiting for a key)
+ * must not stall the guest, nor stop: the guest prints ticks as fast as it
+ * can into a one-page pipe nobody reads. Once the pipe is full the guest
+ * must keep running (its vCPU exits advance by more than the console's
+ * ring can hold, so output is being dropped, not queued), and stop and
+ * destroy must finish (a vCPU blocked in write(2) would make stop time out
+ * after 5 s and destroy leak the VM). */
+static void t_console_unread_output(void)
+{
+    struct kt t;
+    CHECK(kt_create(&t, KT_IMAGE, "counter=0", 1, 64) == 0);
+    int cap = fcntl(t.out_rd, F_SETPIPE_SZ, 4096);
+    CHECK(cap > 0);
+    struct vm *vm = (struct vm *)t.vm;
+    vm->console.cap = TEST_RING_BYTES;  /* a small ring: fewer exits to fill it */
+    CHECK(arcvmm_start(t.vm) == 0);
+    long long end = kt_now_ms() + KT_TIMEOUT_MS;
+    /* Each console byte costs the guest two exits (LSR read, THR write):
+     * this many exits wrote twice what the pipe and the ring hold. A vCPU
+     * blocked on the full pipe stops near 2 * cap exits. */
+    uint64_t want = 4 * ((uint64_t)cap + TEST_RING_BYTES);
+    while (kt_now_ms() < end && vcpu0_exits(t.vm) < want)
+        tick_1ms();
+    uint64_t e1 = vcpu0_exits(t.vm);
+    int queued = -1;
+    ioctl(t.out_rd, FIONREAD, &queued);
+    if (e1 < want)
+        fprintf(stderr, "  guest stalled at %llu exits (want %llu), %d bytes in the pipe\n",
+                (unsigned long long)e1, (unsigned long long)want, queued);
+    CHECK(e1 >= want);
+    CHECK(console_dropped(&vm->console) > 0);
+    CHECK_EQ(arcvmm_get_state(t.vm), ARCVMM_RUNNING);
+    CHECK_EQ(arcvmm_stop(t.vm), 0);
+    CHECK_EQ(arcvmm_get_state(t.vm), ARCVMM_STOPPED);
+    kt_destroy(&t);     /* the VM is freed (a leak shows under ASan) */
+}
+
+/* Pause returns in bounded time with the reader stopped too, and the VM
+ * resumes and stops. */
+static void t_console_unread_pause(void)
+{
+    struct kt t;
+    CHECK(kt_create(&t, KT_IMAGE, "counter=0", 1, 64) == 0);
+    int cap = fcntl(t.out_rd, F_SETPIPE_SZ, 4096);
+    CHECK(cap > 0);
+    struct vm *vm = (struct vm *)t.vm;
+    vm->console.cap = TEST_RING_BYTES;
+    CHECK(arcvmm_start(t.vm) == 0);
+    long long end = kt_now_ms() + KT_TIMEOUT_MS;
+    while (kt_now_ms() < end && console_dropped(&vm->console) == 0)
+        tick_1ms();
+    CHECK(console_dropped(&vm->console) > 0);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(arcvmm_pause(t.vm), 0);
+        CHECK_EQ(arcvmm_resume(t.vm), 0);
+    }
+    CHECK_EQ(arcvmm_stop(t.vm), 0);
+    kt_destroy(&t);
+}
+
+/* A VM with its console on a terminal (a pty): raw mode while it runs. */
+static int tty_vm(const char *cmdline, int *m, int *sl, struct arcvmm **vm)
+{
+    *m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (*m < 0 || grantpt(*m) || unlockpt(*m))
+        return -1;
+    *sl = open(ptsname(*m), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (*sl < 0)
+        return -1;
+    char path[512];
+    kt_guest_path(path, sizeof(path), KT_IMAGE);
+    struct arcvmm_config c;
+    arcvmm_config_init(&c);
+    c.kernel = path;
+    c.cmdline = cmdline;
+    c.memory_mib = 64;
+    c.console_in_fd = *sl;
+    c.console_out_fd = *sl;
+    char err[256];
+    int r = arcvmm_create(&c, vm, err, sizeof(err));
+    if (r < 0)
+        fprintf(stderr, "  arcvmm_create: %s\n", err);
+    return r;
+}
+
+/* Read the pty until needle shows (bounded); true if it did. */
+static bool tty_expect(int m, char *buf, size_t cap, size_t *len, const char *needle)
+{
+    long long end = kt_now_ms() + KT_TIMEOUT_MS;
+    while (!memmem(buf, *len, needle, strlen(needle))) {
+        if (kt_now_ms() >= end || *len == cap)
+            return false;
+        struct pollfd p = { .fd = m, .events = POLLIN };
+        if (poll(&p, 1, 200) > 0) {
+            ssize_t n = read(m, buf + *len, cap - *len);
+            if (n > 0)
+                *len += (size_t)n;
+        }
+    }
+    return true;
+}
+
+/* On a terminal: raw mode (restored at the end), input through the loop,
+ * Ctrl-A Ctrl-A passes one Ctrl-A to the guest. */
+static void t_console_tty_input(void)
+{
+    int m, sl;
+    struct arcvmm *vm;
+    CHECK(tty_vm("echo", &m, &sl, &vm) == 0);
+    struct termios tio;
+    CHECK(tcgetattr(sl, &tio) == 0);
+    CHECK(!(tio.c_lflag & ICANON));
+    CHECK(arcvmm_start(vm) == 0);
+    CHECK(write(m, "ab\x01\x01\r", 5) == 5);
+    char buf[4096];
+    size_t len = 0;
+    bool seen = tty_expect(m, buf, sizeof(buf), &len, "testguest: echo ab\x01\r");
+    struct arcvmm_exit ex;
+    CHECK(arcvmm_wait(vm, &ex) == 0);
+    arcvmm_destroy(vm);
+    CHECK(seen);
+    CHECK_EQ(ex.reason, ARCVMM_EXIT_POWEROFF);
+    CHECK(tcgetattr(sl, &tio) == 0);
+    CHECK(tio.c_lflag & ICANON);            /* restored */
+    close(sl);
+    close(m);
+}
+
+/* Ctrl-A x on the terminal ends a guest that would run forever. */
+static void t_console_tty_quit(void)
+{
+    int m, sl;
+    struct arcvmm *vm;
+    CHECK(tty_vm("counter=20000", &m, &sl, &vm) == 0);
+    CHECK(arcvmm_start(vm) == 0);
+    char buf[65536];
+    size_t len = 0;
+    CHECK(tty_expect(m, buf, sizeof(buf), &len, "testguest: tick 1"));
+    CHECK(write(m, "\x01x", 2) == 2);
+    struct pollfd p = { .fd = arcvmm_exit_fd(vm), .events = POLLIN };
+    bool ended = poll(&p, 1, KT_TIMEOUT_MS) == 1;  /* the guest never ends by itself */
+    struct arcvmm_exit ex = { 0 };
+    if (ended)
+        CHECK(arcvmm_wait(vm, &ex) == 0);
+    arcvmm_destroy(vm);
+    CHECK(ended);
+    if (ex.reason != ARCVMM_EXIT_STOPPED)
+        fprintf(stderr, "  exit reason %d (%s)\n", ex.reason, ex.message);
+    CHECK_EQ(ex.reason, ARCVMM_EXIT_STOPPED);
+    CHECK(strstr(ex.message, "Ctrl-A x") != NULL);
+    close(sl);
+    close(m);
+}
+
 int main(void)
 {
     if (kt_require_kvm() < 0)
@@ -251,5 +425,9 @@ int main(void)
     RUN(t_unclaimed_accesses);
     RUN(t_console_input);
     RUN(t_console_input_flow_control);
+    RUN(t_console_unread_output);
+    RUN(t_console_unread_pause);
+    RUN(t_console_tty_input);
+    RUN(t_console_tty_quit);
     return harness_done();
 }
