@@ -1,6 +1,6 @@
 # arm64 tiers 2 and 3, run where arm64 KVM works (inside the arm64 rig's
 # L1, scripts/rig-arm64.sh, or on an arm64 host).  busybox sh.  cwd holds:
-# arcvmm, test_boot test_lifecycle test_virtio pause_test (arm64 builds),
+# arcvmm, test_boot test_lifecycle test_virtio test_msi pause_test (arm64 builds),
 # testguest.Image (tier 2), Image + initramfs.cpio.gz + blkload (Debian's
 # arm64 kernel and the default guest, tier 3), lib.sh.  e2fsck and debugfs
 # come from the rig (--with).  Prints "N passed, N failed".
@@ -52,7 +52,7 @@ run_prog() {   # NAME SECS CMD...
 # ---- tier 2: the freestanding test guest --------------------------------
 tier2() {
     export ARCVMM_TESTGUEST_DIR=$PWD
-    for t in ${SUITE_T2:-test_boot test_lifecycle test_virtio}; do
+    for t in ${SUITE_T2:-test_boot test_lifecycle test_virtio test_msi}; do
         if [ -x "./$t" ]; then
             run_prog "tier2 $t" 600 "./$t"
         else
@@ -113,8 +113,8 @@ blk_run() {
     _a=
     for _d in "$@"; do _a="$_a --disk $_d"; done
     # shellcheck disable=SC2086 # $_a is a list of options
-    vm_run "$TMPD/blk.log" 240 ./arcvmm run -v --kernel Image --initrd $RD --cpus 1 \
-        --memory 256 $_a --cmdline "$CMD arcvmm.test=$_t $_x"
+    vm_run "$TMPD/blk.log" 240 ./arcvmm run -v --transport "${TRANSPORT:-mmio}" --kernel Image \
+        --initrd $RD --cpus 1 --memory 256 $_a --cmdline "$CMD arcvmm.test=$_t $_x"
     blk_rc=$?
 }
 blk_got() { sed -n "s|^.*arcvmm-init: $1 ||p" "$TMPD/blk.log" | head -n 1; }
@@ -127,20 +127,20 @@ blk_ext4() {
     truncate -s 64M "$img"
     blk_run blk-ext4 "arcvmm.seed=42" "$img"
     if [ "$blk_rc" != 0 ] || ! grep -q 'arcvmm-init: ext4 done$' "$TMPD/blk.log"; then
-        result linux-ext4-guest 1 "(rc=$blk_rc; $(grep 'ext4 failed' "$TMPD/blk.log"))"
+        result linux-ext4-guest$SFX 1 "(rc=$blk_rc; $(grep 'ext4 failed' "$TMPD/blk.log"))"
         rm -f "$img"
         return
     fi
-    result linux-ext4-guest 0
+    result linux-ext4-guest$SFX 0
     if ! command -v e2fsck >/dev/null || ! command -v debugfs >/dev/null; then
-        result linux-ext4-fsck 1 "(no e2fsck/debugfs: rig-arm64.sh --with /sbin/e2fsck --with /sbin/debugfs)"
+        result linux-ext4-fsck$SFX 1 "(no e2fsck/debugfs: rig-arm64.sh --with /sbin/e2fsck --with /sbin/debugfs)"
         rm -f "$img"
         return
     fi
     e2fsck -fn "$img" >"$TMPD/e2fsck.log" 2>&1
     rc=$?
     sed 's/^/  e2fsck: /' "$TMPD/e2fsck.log"
-    result linux-ext4-fsck "$rc" "(e2fsck -fn exit $rc)"
+    result linux-ext4-fsck$SFX "$rc" "(e2fsck -fn exit $rc)"
     echo "hello from the arcvmm guest" >"$TMPD/hello.txt"
     seq 1 20000 >"$TMPD/seq.txt"
     ./blkload fill -d off "$TMPD/pattern.bin" 0 8M 42 >/dev/null
@@ -154,7 +154,7 @@ blk_ext4() {
             why="$why /$f: want $want guest $guest image $host;"
         fi
     done
-    result linux-ext4-contents $ok "($why)"
+    result linux-ext4-contents$SFX $ok "($why)"
     rm -f "$img" "$TMPD/hello.txt" "$TMPD/seq.txt" "$TMPD/pattern.bin"
 }
 
@@ -170,11 +170,11 @@ blk_ro() {
     [ "$blk_rc" = 0 ] && [ "$(blk_got "ro flag")" = 1 ] &&
         grep -q 'arcvmm-init: ro dd write failed$' "$TMPD/blk.log" &&
         grep -q 'arcvmm-init: ro direct write failed$' "$TMPD/blk.log" || ok=1
-    result linux-ro-write-fails $ok "(rc=$blk_rc flag='$(blk_got "ro flag")')"
+    result linux-ro-write-fails$SFX $ok "(rc=$blk_rc flag='$(blk_got "ro flag")')"
     [ "$before" = "$after" ]
-    result linux-ro-image-unchanged $? "(sha256 before $before after $after)"
+    result linux-ro-image-unchanged$SFX $? "(sha256 before $before after $after)"
     [ "$(blk_got "ro sha256")" = "$first" ]
-    result linux-ro-read $? "(guest read '$(blk_got "ro sha256")', image has $first)"
+    result linux-ro-read$SFX $? "(guest read '$(blk_got "ro sha256")', image has $first)"
     rm -f "$img"
 }
 
@@ -201,13 +201,46 @@ bad_inputs() {
     rm -f "$TMPD/truncated" "$TMPD/big-initrd"
 }
 
+# PCI (--transport pci): both disks are 1af4:1042 functions with 2 MSI-X
+# vectors each (through the GICv3 ITS), and with pci=nomsi they work over
+# INTx (GIC SPIs).
+pci_info() {   # NAME "EXTRA CMDLINE" KIND
+    truncate -s 16M "$TMPD/p1.img" && truncate -s 16M "$TMPD/p2.img"
+    _tr=${TRANSPORT:-mmio}
+    TRANSPORT=pci
+    blk_run pci-info "arcvmm.off=1M arcvmm.len=1M arcvmm.seed=11 $2" "$TMPD/p1.img" "$TMPD/p2.img"
+    TRANSPORT=$_tr
+    L=$TMPD/blk.log
+    ids=$(grep -c 'arcvmm-init: pci .* 0x1af4:0x1042 msix [0-9]*$' "$L")
+    msix=$(grep -c 'arcvmm-init: pci .* 0x1af4:0x1042 msix 2$' "$L")
+    irqs=$(grep -c "arcvmm-init: irq $3 virtio" "$L")
+    cfg=$(grep -c "arcvmm-init: irq $3 virtio[0-9]*-config" "$L")
+    ok=0
+    [ "$blk_rc" = 0 ] && [ "$ids" = 2 ] && grep -q 'arcvmm-init: pci io ok$' "$L" || ok=1
+    if [ "$3" = MSI ]; then
+        [ "$msix" = 2 ] && [ "$irqs" = 4 ] && [ "$cfg" = 2 ] || ok=1
+    else
+        [ "$irqs" -ge 1 ] && [ "$msix" = 0 ] || ok=1
+    fi
+    result "$1" $ok "(rc=$blk_rc functions=$ids with-2-msix=$msix $3 irqs=$irqs config=$cfg)"
+    grep 'arcvmm-init: \(pci\|irq\) ' "$L" | sed 's/^/  /'
+    rm -f "$TMPD/p1.img" "$TMPD/p2.img"
+}
+
 tier3() {
     boot 2 256 info
     boot 1 256 info
     boot 1 256 reboot
     stdin_test
+    SFX= TRANSPORT=mmio
     blk_ext4
     blk_ro
+    SFX=-pci TRANSPORT=pci
+    blk_ext4
+    blk_ro
+    SFX= TRANSPORT=mmio
+    pci_info linux-pci-ids-msix "" MSI
+    pci_info linux-pci-intx-nomsi "pci=nomsi" GIC
     if [ -x ./pause_test ]; then
         rm -f "$TMPD/pause-disk.img"
         truncate -s 64M "$TMPD/pause-disk.img"
