@@ -41,9 +41,21 @@ static void t_mergeable_when_asked(void)
 
 /* A process in KSM's merge-any mode (systemd MemoryKSM=) gets every new
  * mapping marked mergeable; guest RAM is still not merged unless asked. */
+/* Under ASan the process holds a 16 TiB shadow mapping: entering and
+ * leaving merge-any mode walks it page by page (minutes). The mapping's
+ * own flags are checked there in the other tests; this one runs in the
+ * plain build. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MERGE_ANY_TRY 0
+#else
+#define MERGE_ANY_TRY 1
+#endif
+
 static void t_not_mergeable_in_merge_any_mode(void)
 {
-    if (prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) < 0) {
+    if (!MERGE_ANY_TRY) {
+        printf("  (merge-any mode not entered in the ASan build; see above)\n");
+    } else if (prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) < 0) {
         printf("  (merge-any mode unavailable here: %s; default mapping checked only)\n",
                strerror(errno));
     }
@@ -52,7 +64,8 @@ static void t_not_mergeable_in_merge_any_mode(void)
     int flag = r == 0 ? smaps_has_flag(m.r[0].hva, "mg") : -1;
     if (r == 0)
         mem_unmap(&m);
-    prctl(PR_SET_MEMORY_MERGE, 0, 0, 0, 0);
+    if (MERGE_ANY_TRY)
+        prctl(PR_SET_MEMORY_MERGE, 0, 0, 0, 0);
     CHECK_EQ(r, 0);
     CHECK_EQ(flag, 0);
 }
