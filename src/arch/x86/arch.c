@@ -1,5 +1,7 @@
 /* x86_64 platform: memory layout, in-kernel irqchip, COM1, i8042, ACPI
- * power/reset registers, kernel/initrd loading and the boot CPU state. */
+ * power/reset registers, the reset control register (0xCF9) and the
+ * reset-vector stub that reaches it, kernel/initrd loading and the boot
+ * CPU state. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +11,12 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
+#include "arch/x86/resetvec.h"
 #include "base/file.h"
 #include "devmgr/alloc.h"
 #include "dev/acpi_pm.h"
 #include "dev/i8042.h"
+#include "dev/reset_cf9.h"
 #include "dev/uart8250.h"
 #include "hv/hv.h"
 #include "hv/hv_x86.h"
@@ -26,6 +30,7 @@ struct x86_vm {
     struct i8042 i8042;
     bool i8042_ready;
     struct acpi_pm pm;
+    struct reset_cf9 rcr;
     struct x86_boot_regs boot;
 };
 
@@ -73,11 +78,15 @@ static int setup_devices(struct vm *vm, struct x86_vm *x, char *err, size_t errl
     x->i8042_ready = true;
     struct acpi_pm_ops pops = { .poweroff = guest_poweroff, .reset = guest_reset, .opaque = vm };
     acpi_pm_init(&x->pm, &pops);
+    struct reset_cf9_ops rops = { .reset = guest_reset, .opaque = vm };
+    reset_cf9_init(&x->rcr, &rops);
     int r;
     if ((r = bus_register(&vm->pio, X86_COM1_PORT, UART8250_IO_LEN, uart8250_io, &x->uart, "com1")) < 0 ||
         (r = bus_register(&vm->pio, X86_I8042_DATA_PORT, 1, i8042_data_io, &x->i8042, "i8042-data")) < 0 ||
         (r = bus_register(&vm->pio, X86_I8042_CMD_PORT, 1, i8042_cmd_io, &x->i8042, "i8042-cmd")) < 0 ||
-        (r = bus_register(&vm->pio, ACPI_PM_IO_BASE, ACPI_PM_IO_LEN, acpi_pm_io, &x->pm, "acpi-pm")) < 0) {
+        (r = bus_register(&vm->pio, ACPI_PM_IO_BASE, ACPI_PM_IO_LEN, acpi_pm_io, &x->pm, "acpi-pm")) < 0 ||
+        (r = bus_register(&vm->pio, X86_RESET_CONTROL_PORT, RESET_CF9_IO_LEN, reset_cf9_io, &x->rcr,
+                          "reset-cf9")) < 0) {
         snprintf(err, errlen, "platform devices: %s", strerror(-r));
         return r;
     }
@@ -127,7 +136,8 @@ static int load_images(struct vm *vm, struct x86_vm *x, char *err, size_t errlen
         snprintf(err, errlen, "ACPI tables: %s", strerror(-r));
         return r;
     }
-    if ((r = x86_pagetables_setup(&vm->mem)) < 0 || (r = x86_gdt_setup(&vm->mem)) < 0) {
+    if ((r = x86_pagetables_setup(&vm->mem)) < 0 || (r = x86_gdt_setup(&vm->mem)) < 0 ||
+        (r = x86_reset_vector_setup(&vm->mem)) < 0) {
         snprintf(err, errlen, "memory: %llu MiB is too small for the boot structures",
                  (unsigned long long)cfg->memory_mib);
         return r;
