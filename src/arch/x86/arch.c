@@ -13,6 +13,7 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/resetvec.h"
 #include "base/file.h"
+#include "base/log.h"
 #include "devmgr/alloc.h"
 #include "dev/acpi_pm.h"
 #include "dev/i8042.h"
@@ -60,9 +61,26 @@ static void guest_poweroff(void *opaque)
     vm_end(opaque, ARCVMM_EXIT_POWEROFF, NULL);
 }
 
-static void guest_reset(void *opaque)
+/* Every reset source ends the VM the same way; -v says which it was. */
+static void guest_reset_by(struct vm *vm, const char *how)
 {
-    vm_end(opaque, ARCVMM_EXIT_RESET, NULL);
+    log_info("guest reset through %s", how);
+    vm_end(vm, ARCVMM_EXIT_RESET, NULL);
+}
+
+static void i8042_reset(void *opaque)
+{
+    guest_reset_by(opaque, "the i8042 reset line");
+}
+
+static void acpi_reset(void *opaque)
+{
+    guest_reset_by(opaque, "the ACPI reset register");
+}
+
+static void cf9_reset(void *opaque)
+{
+    guest_reset_by(opaque, "the reset control register (port 0xcf9)");
 }
 
 static int setup_devices(struct vm *vm, struct x86_vm *x, char *err, size_t errlen)
@@ -73,20 +91,18 @@ static int setup_devices(struct vm *vm, struct x86_vm *x, char *err, size_t errl
     x->uart_ready = true;
     vm->console.rx = console_to_uart;
     vm->console.rx_opaque = &x->uart;
-    struct i8042_ops kops = { .reset = guest_reset, .opaque = vm };
+    struct i8042_ops kops = { .reset = i8042_reset, .opaque = vm };
     i8042_init(&x->i8042, &kops);
     x->i8042_ready = true;
-    struct acpi_pm_ops pops = { .poweroff = guest_poweroff, .reset = guest_reset, .opaque = vm };
+    struct acpi_pm_ops pops = { .poweroff = guest_poweroff, .reset = acpi_reset, .opaque = vm };
     acpi_pm_init(&x->pm, &pops);
-    struct reset_cf9_ops rops = { .reset = guest_reset, .opaque = vm };
+    struct reset_cf9_ops rops = { .reset = cf9_reset, .opaque = vm };
     reset_cf9_init(&x->rcr, &rops);
     int r;
     if ((r = bus_register(&vm->pio, X86_COM1_PORT, UART8250_IO_LEN, uart8250_io, &x->uart, "com1")) < 0 ||
         (r = bus_register(&vm->pio, X86_I8042_DATA_PORT, 1, i8042_data_io, &x->i8042, "i8042-data")) < 0 ||
         (r = bus_register(&vm->pio, X86_I8042_CMD_PORT, 1, i8042_cmd_io, &x->i8042, "i8042-cmd")) < 0 ||
-        (r = bus_register(&vm->pio, ACPI_PM_IO_BASE, ACPI_PM_IO_LEN, acpi_pm_io, &x->pm, "acpi-pm")) < 0 ||
-        (r = bus_register(&vm->pio, X86_RESET_CONTROL_PORT, RESET_CF9_IO_LEN, reset_cf9_io, &x->rcr,
-                          "reset-cf9")) < 0) {
+        (r = bus_register(&vm->pio, ACPI_PM_IO_BASE, ACPI_PM_IO_LEN, acpi_pm_io, &x->pm, "acpi-pm")) < 0) {
         snprintf(err, errlen, "platform devices: %s", strerror(-r));
         return r;
     }
@@ -194,6 +210,8 @@ void arch_devmgr_board(struct vm *vm, struct devmgr_board *b)
     for (size_t i = 0; i < sizeof(intx_gsis); i++)
         b->intx[b->nintx++] = intx_gsis[i];
     b->pci_cf8 = true;
+    b->cf9_io = reset_cf9_io;       /* devmgr puts it at 0xCF9, inside the PCI ports or alone */
+    b->cf9_opaque = &((struct x86_vm *)vm->arch)->rcr;
     b->ecam_base = X86_PCI_ECAM_BASE;
     b->ecam_size = X86_PCI_ECAM_SIZE;
     b->mmio32_base = X86_PCI_MMIO32_BASE;
