@@ -15,8 +15,8 @@ enum hv_exit_kind {
     HV_EXIT_MMIO,       /* memory-mapped I/O: addr=gpa, len, data */
     HV_EXIT_INTR,       /* interrupted by a kick or signal: check requests */
     HV_EXIT_POWEROFF,   /* architectural poweroff (e.g. PSCI SYSTEM_OFF) */
-    HV_EXIT_RESET,      /* architectural reset request */
-    HV_EXIT_FATAL,      /* shutdown/triple fault, internal error, failed entry */
+    HV_EXIT_RESET,      /* architectural reset request, or x86 shutdown (triple fault) */
+    HV_EXIT_FATAL,      /* internal error, failed entry */
     HV_EXIT_OTHER,      /* nothing to do; run again */
 };
 
@@ -27,7 +27,8 @@ struct hv_exit {
     uint32_t count;     /* PIO string repetitions (1 otherwise) */
     uint64_t addr;
     uint8_t *data;      /* count*len bytes, valid until the next hv_vcpu_run */
-    char reason[96];    /* FATAL: the exit reason in words */
+    char reason[96];    /* FATAL: the exit reason in words; RESET: why, when it was not
+                           the guest's request (a triple fault), else empty */
 };
 
 /* Open the hypervisor and create an empty VM. err: one line on failure. */

@@ -416,7 +416,18 @@ int hv_vcpu_run(struct hv_vcpu *v, struct hv_exit *e)
         e->kind = HV_EXIT_INTR;
         return 0;
     case KVM_EXIT_SHUTDOWN:
-        fatal(e, "KVM_EXIT_SHUTDOWN (triple fault)");
+        /* The vCPU entered the x86 shutdown state: a triple fault (a
+         * fault while delivering a double fault), or a machine check it
+         * cannot deliver. A PC's chipset answers the CPU's shutdown cycle
+         * by resetting the machine, and guests rely on it: Linux's
+         * reboot=t, and its last resort when every other method failed
+         * (QEMU also resets on every KVM_EXIT_SHUTDOWN). So it is a
+         * reset, always; a guest that crashed that way says so only in
+         * e->reason, which the caller keeps with the registers (on AMD,
+         * KVM has already INITed the vCPU: they show that state, not the
+         * fault's). */
+        e->kind = HV_EXIT_RESET;
+        snprintf(e->reason, sizeof(e->reason), "triple fault (KVM_EXIT_SHUTDOWN)");
         return 0;
     case KVM_EXIT_SYSTEM_EVENT:
         switch (run->system_event.type) {
@@ -425,6 +436,7 @@ int hv_vcpu_run(struct hv_vcpu *v, struct hv_exit *e)
             return 0;
         case KVM_SYSTEM_EVENT_RESET:
             e->kind = HV_EXIT_RESET;
+            e->reason[0] = '\0';
             return 0;
         default:
             fatal(e, "KVM_EXIT_SYSTEM_EVENT type %u", run->system_event.type);

@@ -85,6 +85,23 @@ static void vcpu_fatal(struct vcpu *v, const char *why)
     vm_end(v->vm, ARCVMM_EXIT_ERROR, msg);
 }
 
+/* The guest reset the machine. A reset it did not ask for (why non-empty:
+ * a triple fault) is still a reset, as on a PC, but it may be a crash: it
+ * is logged (visible with -v) and kept in the exit message, with the
+ * registers at that moment. */
+static void vcpu_reset(struct vcpu *v, const char *why)
+{
+    if (!why[0]) {
+        vm_end(v->vm, ARCVMM_EXIT_RESET, NULL);
+        return;
+    }
+    char regs[700], msg[sizeof(((struct arcvmm_exit *)0)->message)];
+    hv_vcpu_dump(v->hv, regs, sizeof(regs));
+    snprintf(msg, sizeof(msg), "vcpu%d: %s, taken as a reset; %s", v->index, why, regs);
+    log_info("%s", msg);
+    vm_end(v->vm, ARCVMM_EXIT_RESET, msg);
+}
+
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *v = arg;
@@ -125,7 +142,7 @@ static void *vcpu_thread(void *arg)
             vm_end(vm, ARCVMM_EXIT_POWEROFF, NULL);
             break;
         case HV_EXIT_RESET:
-            vm_end(vm, ARCVMM_EXIT_RESET, NULL);
+            vcpu_reset(v, e.reason);
             break;
         case HV_EXIT_FATAL:
             vcpu_fatal(v, e.reason);

@@ -37,8 +37,44 @@ boot bzImage 2 256 info
 boot vmlinux 2 256 info
 boot bzImage 1 256 info
 boot vmlinux 1 256 info
-boot bzImage 1 256 reboot
 boot vmlinux 2 256 reboot
+
+# Every way Linux may reset an x86 machine ends arcvmm with 0 and "guest
+# rebooted", through the device that method is meant to reach (-v names
+# it): reboot=k the i8042, a the ACPI reset register, t a triple fault,
+# pci the reset control register at 0xCF9, b the BIOS (a real-mode jump to
+# F000:FFF0, where arcvmm's stub writes 0xCF9). And no reboot= at all, as
+# a distribution's boot entry has: on our hardware-reduced ACPI platform
+# Linux then picks EFI, finds none and takes the BIOS path (reboot=e is
+# that same path, so it has no boot of its own). One vCPU, the bzImage:
+# each method costs a boot. Once more with a virtio-pci disk, where 0xCF9
+# is reached through the PCI host bridge's 0xCF8 port.
+reboot_method() {   # METHOD ("" for Linux's default) WANT (text of the -v line) [NAME ARGS...]
+    m=$1 want=$2 name="reboot-${1:-default}"
+    shift 2
+    [ $# = 0 ] || { name=$1; shift; }
+    vm_run log 120 ./arcvmm run -v --kernel bzImage --initrd $RD --cpus 1 --memory 256 "$@" \
+        --cmdline "console=ttyS0 panic=-1 quiet ${m:+reboot=$m }arcvmm.test=reboot"
+    rc=$?
+    ok=1
+    if [ "$rc" = 0 ] && grep -q "reboot: Restarting system" log && grep -qF "$want" log &&
+       [ "$(grep -cE 'arcvmm: guest reset through|triple fault' log)" = 1 ] &&
+       grep -q "arcvmm: guest rebooted" log; then
+        ok=0
+    fi
+    result "$name" $ok "(rc=$rc)"
+}
+cf9="arcvmm: guest reset through the reset control register (port 0xcf9)"
+reboot_method "" "$cf9"
+reboot_method k "arcvmm: guest reset through the i8042 reset line"
+reboot_method a "arcvmm: guest reset through the ACPI reset register"
+reboot_method t "triple fault (KVM_EXIT_SHUTDOWN), taken as a reset"
+reboot_method pci "$cf9"
+reboot_method b "$cf9"
+rm -f /tmp/reboot-disk.img
+truncate -s 16M /tmp/reboot-disk.img
+reboot_method "" "$cf9" reboot-default-pci --transport pci --disk /tmp/reboot-disk.img
+rm -f /tmp/reboot-disk.img
 
 # Console input: a line written to arcvmm's stdin reaches the guest shell
 # and the shell's answer comes back on stdout.

@@ -1,5 +1,7 @@
 /* x86_64 platform: memory layout, in-kernel irqchip, COM1, i8042, ACPI
- * power/reset registers, kernel/initrd loading and the boot CPU state. */
+ * power/reset registers, the reset control register (0xCF9) and the
+ * reset-vector stub that reaches it, kernel/initrd loading and the boot
+ * CPU state. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +11,13 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
+#include "arch/x86/resetvec.h"
 #include "base/file.h"
+#include "base/log.h"
 #include "devmgr/alloc.h"
 #include "dev/acpi_pm.h"
 #include "dev/i8042.h"
+#include "dev/reset_cf9.h"
 #include "dev/uart8250.h"
 #include "hv/hv.h"
 #include "hv/hv_x86.h"
@@ -26,6 +31,7 @@ struct x86_vm {
     struct i8042 i8042;
     bool i8042_ready;
     struct acpi_pm pm;
+    struct reset_cf9 rcr;
     struct x86_boot_regs boot;
 };
 
@@ -55,9 +61,26 @@ static void guest_poweroff(void *opaque)
     vm_end(opaque, ARCVMM_EXIT_POWEROFF, NULL);
 }
 
-static void guest_reset(void *opaque)
+/* Every reset source ends the VM the same way; -v says which it was. */
+static void guest_reset_by(struct vm *vm, const char *how)
 {
-    vm_end(opaque, ARCVMM_EXIT_RESET, NULL);
+    log_info("guest reset through %s", how);
+    vm_end(vm, ARCVMM_EXIT_RESET, NULL);
+}
+
+static void i8042_reset(void *opaque)
+{
+    guest_reset_by(opaque, "the i8042 reset line");
+}
+
+static void acpi_reset(void *opaque)
+{
+    guest_reset_by(opaque, "the ACPI reset register");
+}
+
+static void cf9_reset(void *opaque)
+{
+    guest_reset_by(opaque, "the reset control register (port 0xcf9)");
 }
 
 static int setup_devices(struct vm *vm, struct x86_vm *x, char *err, size_t errlen)
@@ -68,11 +91,13 @@ static int setup_devices(struct vm *vm, struct x86_vm *x, char *err, size_t errl
     x->uart_ready = true;
     vm->console.rx = console_to_uart;
     vm->console.rx_opaque = &x->uart;
-    struct i8042_ops kops = { .reset = guest_reset, .opaque = vm };
+    struct i8042_ops kops = { .reset = i8042_reset, .opaque = vm };
     i8042_init(&x->i8042, &kops);
     x->i8042_ready = true;
-    struct acpi_pm_ops pops = { .poweroff = guest_poweroff, .reset = guest_reset, .opaque = vm };
+    struct acpi_pm_ops pops = { .poweroff = guest_poweroff, .reset = acpi_reset, .opaque = vm };
     acpi_pm_init(&x->pm, &pops);
+    struct reset_cf9_ops rops = { .reset = cf9_reset, .opaque = vm };
+    reset_cf9_init(&x->rcr, &rops);
     int r;
     if ((r = bus_register(&vm->pio, X86_COM1_PORT, UART8250_IO_LEN, uart8250_io, &x->uart, "com1")) < 0 ||
         (r = bus_register(&vm->pio, X86_I8042_DATA_PORT, 1, i8042_data_io, &x->i8042, "i8042-data")) < 0 ||
@@ -127,7 +152,8 @@ static int load_images(struct vm *vm, struct x86_vm *x, char *err, size_t errlen
         snprintf(err, errlen, "ACPI tables: %s", strerror(-r));
         return r;
     }
-    if ((r = x86_pagetables_setup(&vm->mem)) < 0 || (r = x86_gdt_setup(&vm->mem)) < 0) {
+    if ((r = x86_pagetables_setup(&vm->mem)) < 0 || (r = x86_gdt_setup(&vm->mem)) < 0 ||
+        (r = x86_reset_vector_setup(&vm->mem)) < 0) {
         snprintf(err, errlen, "memory: %llu MiB is too small for the boot structures",
                  (unsigned long long)cfg->memory_mib);
         return r;
@@ -184,6 +210,8 @@ void arch_devmgr_board(struct vm *vm, struct devmgr_board *b)
     for (size_t i = 0; i < sizeof(intx_gsis); i++)
         b->intx[b->nintx++] = intx_gsis[i];
     b->pci_cf8 = true;
+    b->cf9_io = reset_cf9_io;       /* devmgr puts it at 0xCF9, inside the PCI ports or alone */
+    b->cf9_opaque = &((struct x86_vm *)vm->arch)->rcr;
     b->ecam_base = X86_PCI_ECAM_BASE;
     b->ecam_size = X86_PCI_ECAM_SIZE;
     b->mmio32_base = X86_PCI_MMIO32_BASE;

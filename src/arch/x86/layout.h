@@ -12,7 +12,8 @@
 #define X86_CMDLINE_MAX       0x10000ULL   /* 64 KiB, kernel's own limit applies */
 #define X86_EBDA_START        0x9fc00ULL   /* low RAM ends here in the e820 map */
 #define X86_ACPI_ADDR         0xe0000ULL   /* RSDP, then the other tables */
-#define X86_ACPI_MAX          0x20000ULL   /* up to 0x100000 */
+#define X86_ACPI_MAX          0x1fff0ULL   /* up to the reset vector */
+#define X86_RESET_VECTOR_ADDR 0xffff0ULL   /* F000:FFF0: 16 bytes, see resetvec.h */
 #define X86_HIMEM_START       0x100000ULL  /* kernel loaded here */
 #define X86_MMIO_HOLE_START   0xc0000000ULL /* RAM above this moves to 4 GiB */
 #define X86_MMIO_HOLE_END     0x100000000ULL
