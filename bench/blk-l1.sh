@@ -15,7 +15,7 @@
 # count.
 #
 # Settings (environment): SECS (default 5), RUNS (3), CPUS ("1 2"),
-# IMG_MB (256), VMMS ("arcvmm qemu", plus "kvmtool" if ./lkvm-static
+# IMG_MB (256), VMMS ("arcvmm arcvmm-pci qemu", plus "kvmtool" if ./lkvm-static
 # exists), TESTS (all four; a subset runs only those), BENCH_DIR
 # (/tmp/blkbench, tmpfs).
 . ./lib.sh
@@ -23,7 +23,7 @@ SECS=${SECS:-5}
 RUNS=${RUNS:-3}
 CPUS=${CPUS:-"1 2"}
 if [ -z "${VMMS:-}" ]; then
-    VMMS="arcvmm qemu"
+    VMMS="arcvmm arcvmm-pci qemu"
     [ ! -x ./lkvm-static ] || VMMS="$VMMS kvmtool"
 fi
 IMG_MB=${IMG_MB:-256}
@@ -59,10 +59,14 @@ collect() {   # NAME CPUS
         }' >>"$res"
 }
 
-cat >arcvmm_blk <<EOS
-exec ./arcvmm run --kernel bzImage --initrd initramfs.cpio.gz --cpus \$1 --memory 256 \\
-    --disk $img --cmdline "$APPEND"
+# arcvmm on each transport; -v prints its exit counts at the end.
+for tr in mmio pci; do
+    n=arcvmm; [ "$tr" = mmio ] || n=arcvmm-$tr
+    cat >"${n}_blk" <<EOS
+exec ./arcvmm run -v --transport $tr --kernel bzImage --initrd initramfs.cpio.gz --cpus \$1 \\
+    --memory 256 --disk $img --cmdline "\${2:-$APPEND}"
 EOS
+done
 cat >qemu_blk <<EOS
 exec $QEMU -M microvm,acpi=on -accel kvm -cpu host -m 256 -smp \$1 -nodefaults -no-user-config \\
     -nographic -serial stdio -no-reboot \\
@@ -109,13 +113,15 @@ table() {
     echo
     echo "virtio-blk: ${IMG_MB} MiB raw image on L1 tmpfs, guest 256 MiB, O_DIRECT in the guest, median of up to $1 x $SECS s"
     for c in $CPUS; do
-        printf '\n%-18s %9s %9s %9s %9s %12s %14s %12s\n' "$c vCPU" host arcvmm qemu kvmtool \
-            arcvmm/qemu arcvmm/kvmtool arcvmm/host
+        printf '\n%-18s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n' "$c vCPU" host mmio pci qemu \
+            kvmtool pci/mmio pci/kvmt mmio/kvmt pci/qemu pci/host
         for t in $TESTS; do
             case "$t" in seq*) u="MB/s" ;; *) u="IOPS" ;; esac
-            h=$(med host 0 "$t") a=$(med arcvmm "$c" "$t") q=$(med qemu "$c" "$t") k=$(med kvmtool "$c" "$t")
-            printf '%-18s %9s %9s %9s %9s %12s %14s %12s\n' "$t $u" "$h" "$a" "$q" "$k" \
-                "$(ratio "$a" "$q")" "$(ratio "$a" "$k")" "$(ratio "$a" "$h")"
+            h=$(med host 0 "$t") a=$(med arcvmm "$c" "$t") p=$(med arcvmm-pci "$c" "$t")
+            q=$(med qemu "$c" "$t") k=$(med kvmtool "$c" "$t")
+            printf '%-18s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n' "$t $u" "$h" "$a" "$p" "$q" "$k" \
+                "$(ratio "$p" "$a")" "$(ratio "$p" "$k")" "$(ratio "$a" "$k")" "$(ratio "$p" "$q")" \
+                "$(ratio "$p" "$h")"
         done
     done
 }
@@ -137,10 +143,31 @@ echo
 # One parseable line per figure.
 for c in $CPUS; do
     for t in $TESTS; do
-        a=$(med arcvmm "$c" "$t") q=$(med qemu "$c" "$t") k=$(med kvmtool "$c" "$t") h=$(med host 0 "$t")
-        echo "blk_bench cpus=$c test=$t host=$h arcvmm=$a qemu=$q kvmtool=$k arcvmm_qemu=$(ratio "$a" "$q")" \
-            "arcvmm_kvmtool=$(ratio "$a" "$k") arcvmm_host=$(ratio "$a" "$h")"
+        a=$(med arcvmm "$c" "$t") p=$(med arcvmm-pci "$c" "$t") q=$(med qemu "$c" "$t")
+        k=$(med kvmtool "$c" "$t") h=$(med host 0 "$t")
+        echo "blk_bench cpus=$c test=$t host=$h arcvmm=$a arcvmm_pci=$p qemu=$q kvmtool=$k" \
+            "arcvmm_qemu=$(ratio "$a" "$q") arcvmm_kvmtool=$(ratio "$a" "$k")" \
+            "pci_mmio=$(ratio "$p" "$a") pci_kvmtool=$(ratio "$p" "$k") arcvmm_host=$(ratio "$a" "$h")"
     done
 done
+# Exits to arcvmm per 4 KiB read at QD1, per transport (1 vCPU): a boot
+# that runs randread1 minus a boot that only powers off, over the reads.
+if [ "${EXITS:-1}" = 1 ]; then
+    echo
+    echo "vCPU exits to arcvmm (userspace) per 4 KiB random read at QD1, 1 vCPU:"
+    for n in arcvmm arcvmm-pci; do
+        case " $VMMS " in *" $n "*) ;; *) continue ;; esac
+        vm_run "$DIR/log0" 180 sh "${n}_blk" 1 "${APPEND%% arcvmm.test=*} arcvmm.test=info" >/dev/null
+        e0=$(sed -n 's/.*vCPU exits to arcvmm: \([0-9]*\).*/\1/p' "$DIR/log0")
+        vm_run "$DIR/log1" $((SECS * 4 + 180)) sh "${n}_blk" 1 \
+            "${APPEND%% arcvmm.tests=*} arcvmm.tests=randread1" >/dev/null
+        e1=$(sed -n 's/.*vCPU exits to arcvmm: \([0-9]*\).*/\1/p' "$DIR/log1")
+        ops=$(sed -n 's/.*blkload test=randread1 .* ops=\([0-9]*\).*/\1/p' "$DIR/log1")
+        per=$(awk -v a="${e1:-}" -v b="${e0:-}" -v o="${ops:-0}" 'BEGIN {
+            if (a == "" || b == "" || o == 0) print "-"; else printf "%.3f", (a - b) / o }')
+        echo "  $n: $e1 exits with $ops reads, $e0 for a boot alone: $per per read"
+        echo "blk_exits vmm=$n reads=$ops exits_run=$e1 exits_boot=$e0 per_read=$per"
+    done
+fi
 rm -rf "$DIR"
 [ "$failed" = 0 ]

@@ -57,3 +57,39 @@ rss arcvmm sh arcvmm_bz | tee rss.txt
 rss qemu-microvm sh microvm | tee -a rss.txt
 ao=$(awk '/rss_kb arcvmm / { print $NF }' rss.txt) qo=$(awk '/rss_kb qemu-microvm / { print $NF }' rss.txt)
 echo "VMM RSS overhead after init: arcvmm $ao KiB, QEMU microvm $qo KiB, ratio $(awk "BEGIN { printf \"%.3f\", $ao / $qo }") (target: arcvmm < 5120 KiB)"
+
+# With one disk: virtio-mmio vs virtio-pci (and kvmtool, virtio-pci, when
+# ./lkvm-static exists): boot to init and the VMM's RSS overhead.
+img=/tmp/boot-disk.img
+rm -f "$img"; truncate -s 64M "$img"
+for tr in mmio pci; do
+    cat >arcvmm_$tr <<EOS
+exec ./arcvmm run --transport $tr --kernel bzImage --initrd initramfs.cpio.gz --cpus 1 --memory 256 \\
+    --disk $img --cmdline "$APPEND"
+EOS
+done
+cat >kvmtool_disk <<EOS
+export HOME=\${HOME:-/root}
+mkdir -p "\$HOME"
+exec ./lkvm-static run --kernel bzImage --initrd initramfs.cpio.gz -c 1 -m 256 --disk $img \\
+    --network mode=none --console serial --params "$APPEND"
+EOS
+m= c= k= i=1
+while [ $i -le "$RUNS" ]; do
+    ms=$(boot_time sh arcvmm_mmio) && m="$m $ms" && echo "boot_ms arcvmm-mmio-disk run $i $ms"
+    ms=$(boot_time sh arcvmm_pci) && c="$c $ms" && echo "boot_ms arcvmm-pci-disk run $i $ms"
+    if [ -x ./lkvm-static ]; then
+        ms=$(boot_time sh kvmtool_disk) && k="$k $ms" && echo "boot_ms kvmtool-disk run $i $ms"
+    fi
+    i=$((i + 1))
+done
+mm=$(median $m) mc=$(median $c)
+mk=-; [ -z "$k" ] || mk=$(median $k)
+echo "boot to init with one disk, median of $RUNS: arcvmm mmio $mm ms, arcvmm pci $mc ms, kvmtool $mk ms"
+echo "boot ratio arcvmm-pci/arcvmm-mmio: $(awk "BEGIN { printf \"%.2f\", $mc / $mm }")"
+[ "$mk" = - ] || echo "boot ratio arcvmm-pci/kvmtool: $(awk "BEGIN { printf \"%.2f\", $mc / $mk }")"
+rss arcvmm-mmio-disk sh arcvmm_mmio | tee rss2.txt
+rss arcvmm-pci-disk sh arcvmm_pci | tee -a rss2.txt
+om=$(awk '/rss_kb arcvmm-mmio-disk / { print $NF }' rss2.txt) op=$(awk '/rss_kb arcvmm-pci-disk / { print $NF }' rss2.txt)
+echo "VMM RSS overhead with one disk: mmio $om KiB, pci $op KiB, pci adds $((op - om)) KiB (target: < 256 KiB)"
+rm -f "$img"

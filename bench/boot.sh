@@ -12,6 +12,7 @@ pay=build/bench/boot-payload
 rm -rf "$pay"; mkdir -p "$pay"
 cp build/arcvmm build/guest/bzImage build/guest/vmlinux build/guest/initramfs.cpio.gz \
    tests/e2e/lib.sh "$pay"/
+[ -z "${LKVM:-}" ] || cp "$LKVM" "$pay"/lkvm-static    # kvmtool as a peer (you build it)
 cp bench/boot-l1.sh "$pay"/run.sh
 if host_kvm_runs_linux; then
     cd "$pay" && exec sh run.sh

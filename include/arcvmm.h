@@ -109,6 +109,14 @@ int arcvmm_wait(struct arcvmm *vm, struct arcvmm_exit *ex);
 /* An fd that becomes readable once the VM has ended (for poll loops). */
 int arcvmm_exit_fd(const struct arcvmm *vm);
 enum arcvmm_state arcvmm_get_state(struct arcvmm *vm);
+/* What the vCPUs cost so far: exits to arcvmm (userspace), summed over
+ * vCPUs. Exits KVM handles itself (ioeventfd, irqfd, timers) are not here. */
+struct arcvmm_stats {
+    uint64_t exits;         /* every return from KVM_RUN */
+    uint64_t pio_exits;     /* port I/O dispatched */
+    uint64_t mmio_exits;    /* MMIO dispatched */
+};
+int arcvmm_get_stats(struct arcvmm *vm, struct arcvmm_stats *st);
 /* Stop (if needed) and free everything. NULL is fine. */
 void arcvmm_destroy(struct arcvmm *vm);
 

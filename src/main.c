@@ -59,6 +59,11 @@ static int run(struct cli *c)
         arcvmm_stop(vm);
     struct arcvmm_exit ex;
     int r = arcvmm_wait(vm, &ex);
+    struct arcvmm_stats st;
+    if (arcvmm_get_stats(vm, &st) == 0)
+        log_info("vCPU exits to arcvmm: %llu (port I/O %llu, MMIO %llu)",
+                 (unsigned long long)st.exits, (unsigned long long)st.pio_exits,
+                 (unsigned long long)st.mmio_exits);
     arcvmm_destroy(vm);
     close(sfd);
     if (r < 0) {

@@ -122,15 +122,17 @@ static void *vcpu_thread(void *arg)
             vcpu_fatal(v, why);
             break;
         }
-        v->exits++;
+        atomic_fetch_add_explicit(&v->exits, 1, memory_order_relaxed);
         switch (e.kind) {
         case HV_EXIT_PIO:
+            atomic_fetch_add_explicit(&v->pio_exits, 1, memory_order_relaxed);
             for (uint32_t i = 0; i < e.count; i++)
                 if (!bus_access(&vm->pio, e.addr, e.data + (size_t)i * e.len, e.len, e.is_write))
                     log_debug("unclaimed port %s 0x%llx len %u", e.is_write ? "write" : "read",
                               (unsigned long long)e.addr, e.len);
             break;
         case HV_EXIT_MMIO:
+            atomic_fetch_add_explicit(&v->mmio_exits, 1, memory_order_relaxed);
             if (!bus_access(&vm->mmio, e.addr, e.data, e.len, e.is_write))
                 log_debug("unclaimed mmio %s 0x%llx len %u", e.is_write ? "write" : "read",
                           (unsigned long long)e.addr, e.len);

@@ -408,6 +408,18 @@ int arcvmm_wait(struct arcvmm *a, struct arcvmm_exit *ex)
     return arcvmm_stop(a);
 }
 
+int arcvmm_get_stats(struct arcvmm *a, struct arcvmm_stats *st)
+{
+    struct vm *vm = to_vm(a);
+    memset(st, 0, sizeof(*st));
+    for (int i = 0; i < vm->ncpus; i++) {
+        st->exits += atomic_load(&vm->vcpus[i].exits);
+        st->pio_exits += atomic_load(&vm->vcpus[i].pio_exits);
+        st->mmio_exits += atomic_load(&vm->vcpus[i].mmio_exits);
+    }
+    return 0;
+}
+
 int arcvmm_exit_fd(const struct arcvmm *a)
 {
     return a->vm.exit_efd;

@@ -25,7 +25,8 @@ struct vcpu {
     bool thread_started;    /* under vm->lock: created and not yet joined */
     bool exited;            /* under vm->lock: the thread is returning, never kick it */
     bool parked;            /* under vm->lock */
-    uint64_t exits;         /* exits handled (for tests and benchmarks) */
+    /* exits handled (arcvmm_get_stats): written by the vCPU thread only */
+    _Atomic uint64_t exits, pio_exits, mmio_exits;
 };
 
 /* No kernel or initrd file larger than this is read. */

@@ -407,7 +407,7 @@ int word_is(const char *w, size_t n, const char *s)
 }
 
 /* Is the word "<prefix><decimal>"?  Stores the number in *val. */
-static int word_arg(const char *w, size_t n, const char *prefix, unsigned long *val)
+int word_arg(const char *w, size_t n, const char *prefix, unsigned long *val)
 {
 	size_t i = 0;
 

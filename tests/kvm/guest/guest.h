@@ -20,6 +20,8 @@ void poll_pause(void);
 
 /* Does the word w (n chars) equal s? */
 int word_is(const char *w, size_t n, const char *s);
+/* Is the word "<prefix><decimal>"? Stores the number in *val. */
+int word_arg(const char *w, size_t n, const char *prefix, unsigned long *val);
 
 #ifdef __aarch64__
 /* arm64/main.c: the virtio-mmio window of slot (the DTB's "virtio,mmio"

@@ -638,25 +638,6 @@ static void cmd_mmio_flood(unsigned long count)
 	put_str("testguest: vmmio-flood done\n");
 }
 
-/* Is the word "<prefix><decimal>"?  Stores the number in *val. */
-static int word_num(const char *w, size_t n, const char *prefix, unsigned long *val)
-{
-	size_t i = 0;
-
-	for (; prefix[i]; i++)
-		if (i >= n || w[i] != prefix[i])
-			return 0;
-	if (i == n)
-		return 0;
-	*val = 0;
-	for (; i < n; i++) {
-		if (w[i] < '0' || w[i] > '9')
-			return 0;
-		*val = *val * 10 + (unsigned long)(w[i] - '0');
-	}
-	return 1;
-}
-
 /* ---- malformed rings ---- */
 
 enum bad_kind { BAD_HEAD, BAD_LOOP, BAD_ADDR, BAD_JUMP, BAD_LEN, BAD_NESTED, BAD_NONE };
@@ -746,9 +727,9 @@ int virtio_run_word(const char *w, size_t n)
 		cmd_regs();
 	} else if (word_is(w, n, "blk-multi")) {
 		cmd_multi();
-	} else if (word_num(w, n, "blk-flood=", &num)) {
+	} else if (word_arg(w, n, "blk-flood=", &num)) {
 		cmd_flood(num);
-	} else if (word_num(w, n, "vmmio-flood=", &num)) {
+	} else if (word_arg(w, n, "vmmio-flood=", &num)) {
 		cmd_mmio_flood(num);
 	} else if (n > nbad && word_is(w, nbad, bad)) {
 		for (unsigned k = 0; k < BAD_NONE; k++) {

@@ -724,7 +724,7 @@ int word_is(const char *w, size_t n, const char *s)
 	return s[i] == '\0';
 }
 
-static int word_arg(const char *w, size_t n, const char *prefix, unsigned long *val)
+int word_arg(const char *w, size_t n, const char *prefix, unsigned long *val)
 {
 	size_t i = 0;
 
