@@ -82,13 +82,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libarcvmm.a
 # The other architecture's pure boot builders are unit-tested on every host:
 # their sources are compiled for this host and linked into their tests.
 ARM64_PURE := src/arch/arm64/boot.c src/arch/arm64/fdt.c
-X86_PURE   := src/arch/x86/boot.c src/arch/x86/acpi.c src/arch/x86/aml.c
+X86_PURE   := src/arch/x86/boot.c src/arch/x86/acpi.c src/arch/x86/aml.c src/arch/x86/resetvec.c
 ifneq ($(ARCH),arm64)
 $(BUILD)/tests/unit/test_arm64_boot: $(ARM64_PURE:%.c=$(BUILD)/%.o)
 $(BUILD)/tests/unit/test_arm64_boot: UNIT_LIBS := -lfdt
 endif
 ifneq ($(ARCH),x86_64)
-$(BUILD)/tests/unit/test_x86_boot $(BUILD)/tests/unit/test_acpi $(BUILD)/tests/unit/test_aml: \
+$(BUILD)/tests/unit/test_x86_boot $(BUILD)/tests/unit/test_acpi $(BUILD)/tests/unit/test_aml \
+$(BUILD)/tests/unit/test_reset_cf9: \
 	$(X86_PURE:%.c=$(BUILD)/%.o)
 endif
 
