@@ -3,14 +3,10 @@
 
 #include <string.h>
 
-_Static_assert(X86_ACPI_SLEEP_STS_PORT == X86_ACPI_SLEEP_CTL_PORT + 1 &&
-               X86_ACPI_RESET_PORT == X86_ACPI_SLEEP_CTL_PORT + 2,
-               "acpi_pm registers one contiguous 3-port range");
-
 enum {
-    REG_SLEEP_CTL = X86_ACPI_SLEEP_CTL_PORT - ACPI_PM_IO_BASE,
-    REG_SLEEP_STS = X86_ACPI_SLEEP_STS_PORT - ACPI_PM_IO_BASE,
-    REG_RESET = X86_ACPI_RESET_PORT - ACPI_PM_IO_BASE,
+    REG_SLEEP_CTL = ACPI_PM_REG_SLEEP_CTL,
+    REG_SLEEP_STS = ACPI_PM_REG_SLEEP_STS,
+    REG_RESET = ACPI_PM_REG_RESET,
 };
 
 void acpi_pm_init(struct acpi_pm *pm, const struct acpi_pm_ops *ops)
@@ -24,7 +20,7 @@ static void sleep_ctl_write(struct acpi_pm *pm, uint8_t v)
 {
     if (!(v & ACPI_PM_SLP_EN))
         return;
-    if (((v & ACPI_PM_SLP_TYP_MASK) >> ACPI_PM_SLP_TYP_SHIFT) == X86_ACPI_S5_SLP_TYP) {
+    if (((v & ACPI_PM_SLP_TYP_MASK) >> ACPI_PM_SLP_TYP_SHIFT) == ACPI_PM_S5_SLP_TYP) {
         if (pm->ops.poweroff)
             pm->ops.poweroff(pm->ops.opaque);
         return;
@@ -55,7 +51,7 @@ void acpi_pm_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool
             __atomic_fetch_and(&pm->sleep_sts, (uint8_t)~ACPI_PM_WAK_STS, __ATOMIC_SEQ_CST);
         break;
     case REG_RESET:
-        if (data[0] == X86_ACPI_RESET_VALUE && pm->ops.reset)
+        if (data[0] == ACPI_PM_RESET_VALUE && pm->ops.reset)
             pm->ops.reset(pm->ops.opaque);
         break;
     }

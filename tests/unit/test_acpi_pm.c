@@ -31,7 +31,7 @@ static int rig_init(struct rig *r)
     memset(r, 0, sizeof(*r));
     struct acpi_pm_ops ops = { on_poweroff, on_reset, &r->c };
     acpi_pm_init(&r->pm, &ops);
-    return bus_register(&r->bus, ACPI_PM_IO_BASE, ACPI_PM_IO_LEN, acpi_pm_io, &r->pm, "acpi-pm");
+    return bus_register(&r->bus, X86_ACPI_SLEEP_CTL_PORT, ACPI_PM_IO_LEN, acpi_pm_io, &r->pm, "acpi-pm");
 }
 
 static void out8(struct rig *r, uint16_t port, uint8_t v)

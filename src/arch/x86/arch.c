@@ -23,6 +23,13 @@
 #include "hv/hv_x86.h"
 #include "vm/vm.h"
 
+/* The FADT (acpi.c, from layout.h) names the registers acpi_pm serves. */
+_Static_assert(X86_ACPI_SLEEP_STS_PORT == X86_ACPI_SLEEP_CTL_PORT + ACPI_PM_REG_SLEEP_STS &&
+               X86_ACPI_RESET_PORT == X86_ACPI_SLEEP_CTL_PORT + ACPI_PM_REG_RESET &&
+               X86_ACPI_S5_SLP_TYP == ACPI_PM_S5_SLP_TYP &&
+               X86_ACPI_RESET_VALUE == ACPI_PM_RESET_VALUE,
+               "the ACPI tables and the acpi_pm device agree");
+
 #define X86_MAX_CPUS     254              /* xAPIC ids 0..253; 255 is broadcast */
 
 struct x86_vm {
@@ -102,7 +109,7 @@ static int setup_devices(struct vm *vm, struct x86_vm *x, char *err, size_t errl
     if ((r = bus_register(&vm->pio, X86_COM1_PORT, UART8250_IO_LEN, uart8250_io, &x->uart, "com1")) < 0 ||
         (r = bus_register(&vm->pio, X86_I8042_DATA_PORT, 1, i8042_data_io, &x->i8042, "i8042-data")) < 0 ||
         (r = bus_register(&vm->pio, X86_I8042_CMD_PORT, 1, i8042_cmd_io, &x->i8042, "i8042-cmd")) < 0 ||
-        (r = bus_register(&vm->pio, ACPI_PM_IO_BASE, ACPI_PM_IO_LEN, acpi_pm_io, &x->pm, "acpi-pm")) < 0) {
+        (r = bus_register(&vm->pio, X86_ACPI_SLEEP_CTL_PORT, ACPI_PM_IO_LEN, acpi_pm_io, &x->pm, "acpi-pm")) < 0) {
         snprintf(err, errlen, "platform devices: %s", strerror(-r));
         return r;
     }
