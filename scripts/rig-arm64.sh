@@ -30,11 +30,11 @@
 #   --interactive   the console is this terminal, both ways (see rig.sh)
 #
 # L1 prints "RIG: L1 alive at <uptime>s" every minute while run.sh runs; a
-# frozen L1 is started once more, as in rig.sh.
+# frozen L1 is nudged and started again, as in rig.sh.
 # The console streams to stdout as it arrives and to
 # build/rig/log/arm64-NAME.log (NAME = payload directory name).  Exit
 # status: run.sh's status (from RIG-EXIT), 124 on timeout, 125 when L1
-# froze twice, 1 when QEMU ends without RIG-EXIT ("RIG: no exit status").  Work files: build/rig/run.PID
+# froze in every attempt, 1 when QEMU ends without RIG-EXIT ("RIG: no exit status").  Work files: build/rig/run.PID
 # (removed on exit; keep with RIG_KEEP=1).
 set -euo pipefail
 
@@ -102,7 +102,7 @@ echo "RIG: arm64 L1 $GK_PKG $GK_PKGVER, initramfs $(($(stat -c %s "$work/l1.cpio
 qemu_l1() {
     exec qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -accel tcg -cpu max \
         -smp "$smp" -m "$mem" \
-        -nodefaults -no-user-config -display none -serial stdio -monitor none -no-reboot \
+        -nodefaults -no-user-config -display none -serial stdio -monitor "pipe:$work/mon" -no-reboot \
         -kernel "$work/Image" -initrd "$work/l1.cpio" "$@"
 }
 rig_run "$RIG/log/arm64-$(basename "$payload").log" "console=ttyAMA0 panic=-1 quiet"

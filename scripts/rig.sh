@@ -34,11 +34,13 @@
 #
 # L1 prints "RIG: L1 alive at <uptime>s" every minute while run.sh runs.
 # No console line for RIG_STALL_S seconds (default 180) means the emulated
-# L1 froze (it very rarely does, with both vCPUs halted for good): "RIG: L1
-# froze", and the payload runs once more in a fresh L1.
+# L1 froze (it very rarely does, with both vCPUs halted for good). Half-way
+# through that silence L1 gets an NMI through QEMU's monitor (and the CPU
+# state is kept in the monitor log); at the end "RIG: L1 froze", and the
+# payload runs again in a fresh L1, up to RIG_RETRIES times (default 2).
 # The console streams to stdout as it arrives and to build/rig/log/NAME.log
 # (NAME = payload directory name).  Exit status: run.sh's status (from
-# RIG-EXIT), 124 on timeout, 125 when L1 froze twice, 1 when QEMU ends
+# RIG-EXIT), 124 on timeout, 125 when L1 froze in every attempt, 1 when QEMU ends
 # without RIG-EXIT ("RIG: no exit status").  Work files: build/rig/run.PID (removed on exit; keep with
 # RIG_KEEP=1).  Downloads are cached in build/cache (see scripts/guest.sh).
 set -euo pipefail
@@ -122,7 +124,7 @@ echo "RIG: L1 $GK_PKG $GK_PKGVER, initramfs $(($(stat -c %s "$work/l1.cpio") >> 
 # --- run L1 ----------------------------------------------------------------
 qemu_l1() {
     exec qemu-system-x86_64 -M q35 -accel tcg -cpu max -smp "$smp" -m "$mem" \
-        -nodefaults -no-user-config -display none -serial stdio -monitor none -no-reboot \
+        -nodefaults -no-user-config -display none -serial stdio -monitor "pipe:$work/mon" -no-reboot \
         -kernel "$GK_KROOT/boot/vmlinuz-$GK_KVER" -initrd "$work/l1.cpio" "$@"
 }
 rig_run "$RIG/log/$(basename "$payload").log" "console=ttyS0 reboot=k panic=-1 quiet"

@@ -21,9 +21,11 @@
 #                                            job's pid is QEMU's and a kill
 #                                            reaches it), and
 #                                            exits with run.sh's status, 124 on
-#                                            timeout, 125 if L1 froze twice
-#                                            (RIG_STALL_S, default 180 s,
-#                                            without a console line), or 1
+#                                            timeout, 125 if L1 froze in every
+#                                            attempt (RIG_STALL_S, default
+#                                            180 s, without a console line;
+#                                            RIG_RETRIES fresh starts,
+#                                            default 2), or 1
 #                                            without RIG-EXIT
 
 # shellcheck disable=SC2034 # the variables are the caller's
@@ -50,6 +52,10 @@ rig_parse_args() {
         die "--timeout, --smp and --mem take whole numbers"
     RIG_STALL_S=${RIG_STALL_S:-180}
     [[ $RIG_STALL_S =~ ^[1-9][0-9]*$ ]] || die "RIG_STALL_S takes a whole number of seconds"
+    RIG_NUDGE_S=$((RIG_STALL_S / 2))
+    [ "$RIG_NUDGE_S" -ge 1 ] || RIG_NUDGE_S=1
+    RIG_RETRIES=${RIG_RETRIES:-2}
+    [[ $RIG_RETRIES =~ ^[0-9]+$ ]] || die "RIG_RETRIES takes a whole number"
     [ -f "$payload/run.sh" ] || die "$payload/run.sh: no such file (PAYLOAD_DIR needs run.sh)"
     payload=$(cd "$payload" && pwd)
 }
@@ -122,8 +128,13 @@ rig_line() {
 # though L1 prints one a minute), 1 without RIG-EXIT.
 rig_attempt() {
     local log=$1 cmdline=$2 qrc=0 status="" outcome=eof left tmo line rc deadline
-    rm -f "$work/console"
-    mkfifo "$work/console"
+    local nudged=0 mpid
+    rm -f "$work/console" "$work/mon.in" "$work/mon.out"
+    mkfifo "$work/console" "$work/mon.in" "$work/mon.out"
+    # QEMU's monitor on two fifos (qemu_l1 passes -monitor pipe:$work/mon),
+    # drained into monitor.log, so a silent L1 can be nudged and inspected.
+    cat "$work/mon.out" >"$work/monitor.log" 2>/dev/null &
+    mpid=$!
     qemu_l1 -append "$cmdline $append" </dev/null >"$work/console" 2>&1 &
     qpid=$! # QEMU itself: qemu_l1 execs it in the background subshell
 
@@ -137,21 +148,35 @@ rig_attempt() {
         fi
         if [ "$left" -le 0 ]; then outcome=timeout; break; fi
         tmo=$left
-        [ -n "$status" ] || [ "$tmo" -le "$RIG_STALL_S" ] || tmo=$RIG_STALL_S
+        # Silence is waited out in two steps: after RIG_NUDGE_S the L1 gets
+        # an NMI (a halted CPU whose timer interrupt went missing wakes up
+        # and re-arms it), after RIG_STALL_S in all it counts as frozen.
+        local quiet=$RIG_NUDGE_S
+        [ "$nudged" = 0 ] || quiet=$((RIG_STALL_S - RIG_NUDGE_S))
+        [ -n "$status" ] || [ "$tmo" -le "$quiet" ] || tmo=$quiet
         line=""
         if IFS= read -r -t "$tmo" line <&3; then
             line=${line%$'\r'}
             rig_line "$line"
+            nudged=0
             if [[ $line =~ RIG-EXIT\ ([0-9]+)$ ]]; then status=${BASH_REMATCH[1]}; fi
         else
             rc=$?
             [ -z "$line" ] || rig_line "$line"
             if [ "$rc" -le 128 ]; then outcome=eof; break; fi
-            if [ "$tmo" -lt "$left" ]; then outcome=stall; else outcome=timeout; fi
+            if [ "$tmo" -ge "$left" ]; then outcome=timeout; break; fi
+            if [ "$nudged" = 0 ]; then
+                nudged=1
+                rig_line "RIG: no console line for $RIG_NUDGE_S s: L1 CPU state, then an NMI to L1"
+                timeout 5 sh -c 'printf "info cpus\ninfo registers -a\nnmi\n" >"$1"' sh "$work/mon.in" || true
+                continue
+            fi
+            outcome=stall
             break
         fi
     done
     exec 3<&- 4>&-
+    kill "$mpid" 2>/dev/null || true
 
     if [ "$outcome" != eof ] && [ -z "$status" ]; then
         kill -9 "$qpid" 2>/dev/null || true
@@ -164,6 +189,10 @@ rig_attempt() {
         fi
         echo "RIG: last 30 console lines ($log):"
         tail -n 30 "$log"
+        if [ "$outcome" = stall ]; then
+            echo "RIG: L1 CPUs when it fell silent (QEMU monitor):"
+            grep -E '^\*? *CPU #|^(RIP|EIP|PC)=| HLT=|^EFL' "$work/monitor.log" | head -n 20 || true
+        fi
         [ "$outcome" = stall ] && return 125
         return 124
     fi
@@ -183,21 +212,27 @@ rig_attempt() {
 }
 
 # The emulated L1 very rarely freezes for good (both vCPUs halted, QEMU
-# idle: seen about once in a few hours of rig time, always mid-run). That
-# is the emulator, not the payload, so a frozen L1 is started again, once,
-# and says so; any other outcome is final.
+# idle: seen about once in a few hours of rig time, always mid-run, once
+# twice in one CI run). That is the emulator, not the payload, so a frozen
+# L1 is started again, up to RIG_RETRIES times, and says so; any other
+# outcome is final.
 rig_run() {
     local log=$1 cmdline=$2 qrc=0 rc=0
     if [ "$interactive" = 1 ]; then
+        rm -f "$work/mon.in" "$work/mon.out"
+        mkfifo "$work/mon.in" "$work/mon.out"
+        cat "$work/mon.out" >"$work/monitor.log" 2>/dev/null &
         (qemu_l1 -append "$cmdline rig.interactive $append") || qrc=$?
         exit "$qrc"
     fi
     : >"$log"
     rig_attempt "$log" "$cmdline" || rc=$?
-    if [ "$rc" = 125 ]; then
-        echo "RIG: running the payload once more in a fresh L1"
+    local tries=0
+    while [ "$rc" = 125 ] && [ "$tries" -lt "$RIG_RETRIES" ]; do
+        tries=$((tries + 1))
+        echo "RIG: running the payload again in a fresh L1 (retry $tries of $RIG_RETRIES)"
         rc=0
         rig_attempt "$log" "$cmdline" || rc=$?
-    fi
+    done
     exit "$rc"
 }
