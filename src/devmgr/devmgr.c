@@ -256,7 +256,14 @@ void devmgr_quiesce(struct devmgr *dm)
     if (dm->quiesced)
         return;
     for (int i = 0; i < dm->ndevs; i++) {
-        struct virtio_dev *d = dm->devs[i].dev;
+        struct devmgr_dev *e = &dm->devs[i];
+        struct virtio_dev *d = e->dev;
+        /* A driver reset still stopping the device's workers in the
+         * background finishes first (the vCPUs are parked: none starts). */
+        if (e->kind == DEVMGR_MMIO && e->mmio)
+            virtio_core_wait_reset(&e->mmio->core);
+        if (e->kind == DEVMGR_PCI && e->pci)
+            virtio_core_wait_reset(&e->pci->core);
         if (d->ops->quiesce)
             d->ops->quiesce(d);
     }

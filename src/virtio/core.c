@@ -1,8 +1,11 @@
 #include "virtio/core.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/efd.h"
 #include "base/log.h"
@@ -13,13 +16,28 @@ bool virtio_core_dev_valid(const struct virtio_dev *d)
            d->queue_max <= VIRTQ_MAX_SIZE;
 }
 
-void virtio_core_init(struct virtio_core *c, struct virtio_dev *d, const char *where)
+void virtio_core_init(struct virtio_core *c, struct virtio_dev *d, const char *where,
+                      pthread_mutex_t *lock, void (*reset_done)(void *opaque), void *opaque)
 {
     memset(c, 0, sizeof(*c));
     c->dev = d;
+    c->lock = lock;
+    c->reset_done = reset_done;
+    c->opaque = opaque;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->reset_cond, &ca);
+    pthread_condattr_destroy(&ca);
     snprintf(c->name, sizeof(c->name), "%s %s", d->ops->name, where);
     for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
         c->q[i].vector = VIRTIO_NO_VECTOR;
+}
+
+void virtio_core_fini(struct virtio_core *c)
+{
+    virtio_core_wait_reset(c);
+    pthread_cond_destroy(&c->reset_cond);
 }
 
 void virtio_core_note(struct virtio_core *c, enum virtio_log_reason r, const char *fmt, ...)
@@ -61,7 +79,7 @@ uint32_t virtio_core_drv_features(const struct virtio_core *c, uint32_t sel)
 
 void virtio_core_set_drv_features(struct virtio_core *c, uint32_t sel, uint32_t v)
 {
-    if ((c->status & VIRTIO_STATUS_FEATURES_OK) || sel >= 2)
+    if ((c->status & VIRTIO_STATUS_FEATURES_OK) || sel >= 2 || c->resetting)
         return;
     uint64_t mask = 0xffffffffULL << (32 * sel);
     c->drv_features = (c->drv_features & ~mask) | ((uint64_t)v << (32 * sel));
@@ -69,7 +87,8 @@ void virtio_core_set_drv_features(struct virtio_core *c, uint32_t sel, uint32_t 
 
 struct virtio_queue_cfg *virtio_core_queue_cfg(struct virtio_core *c, unsigned q)
 {
-    if (q >= c->dev->num_queues || c->q[q].ready || (c->status & VIRTIO_STATUS_DRIVER_OK))
+    if (q >= c->dev->num_queues || c->q[q].ready || (c->status & VIRTIO_STATUS_DRIVER_OK) ||
+        c->resetting)
         return NULL;
     return &c->q[q];
 }
@@ -83,7 +102,7 @@ void virtio_core_set_queue_num(struct virtio_core *c, unsigned q, uint32_t num)
 
 void virtio_core_set_queue_ready(struct virtio_core *c, unsigned q, bool ready)
 {
-    if (q < c->dev->num_queues && !(c->status & VIRTIO_STATUS_DRIVER_OK))
+    if (q < c->dev->num_queues && !(c->status & VIRTIO_STATUS_DRIVER_OK) && !c->resetting)
         c->q[q].ready = ready;
 }
 
@@ -97,11 +116,10 @@ void virtio_core_set_needs_reset(struct virtio_core *c)
     atomic_store(&c->needs_reset, true);
 }
 
-void virtio_core_reset(struct virtio_core *c)
+/* Forget all driver state (the device's workers are gone). */
+static void clear_state(struct virtio_core *c)
 {
     struct virtio_dev *d = c->dev;
-    if (c->activated && d->ops->reset)
-        d->ops->reset(d);
     c->activated = false;
     c->status = 0;
     atomic_store(&c->needs_reset, false);
@@ -113,6 +131,88 @@ void virtio_core_reset(struct virtio_core *c)
         d->vq_ready[i] = false;
         memset(&d->vqs[i], 0, sizeof(d->vqs[i]));
         efd_drain(d->notify_fd[i]);
+    }
+}
+
+void virtio_core_reset(struct virtio_core *c)
+{
+    struct virtio_dev *d = c->dev;
+    if (c->activated && d->ops->reset)
+        d->ops->reset(d);
+    clear_state(c);
+}
+
+/* The reset thread: stop the device without the lock (its workers may
+ * need the transport meanwhile: needs_reset, interrupts), then complete
+ * under it. */
+static void *reset_main(void *arg)
+{
+    struct virtio_core *c = arg;
+    c->dev->ops->reset(c->dev);
+    pthread_mutex_lock(c->lock);
+    clear_state(c);
+    c->resetting = false;
+    if (c->reset_done)
+        c->reset_done(c->opaque);
+    pthread_cond_broadcast(&c->reset_cond);
+    pthread_mutex_unlock(c->lock);
+    return NULL;
+}
+
+bool virtio_core_start_reset(struct virtio_core *c, uint64_t wait_ns)
+{
+    struct virtio_dev *d = c->dev;
+    if (c->resetting)
+        return false;           /* one is running: the driver waits for it */
+    if (c->reset_thread_live) {
+        /* It completed (resetting is false) and is only returning. */
+        pthread_join(c->reset_thread, NULL);
+        c->reset_thread_live = false;
+    }
+    if (!c->activated || !d->ops->reset || !c->lock) {
+        virtio_core_reset(c);
+        if (c->reset_done)
+            c->reset_done(c->opaque);
+        return true;
+    }
+    c->resetting = true;
+    /* The thread takes no signals (the VMM may use some to kick vCPUs). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int r = pthread_create(&c->reset_thread, NULL, reset_main, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r) {
+        c->resetting = false;   /* no thread: do it here */
+        virtio_core_reset(c);
+        if (c->reset_done)
+            c->reset_done(c->opaque);
+        return true;
+    }
+    c->reset_thread_live = true;
+    pthread_setname_np(c->reset_thread, "virtio-reset");
+    if (wait_ns) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + wait_ns;
+        ts.tv_sec += (time_t)(ns / 1000000000u);
+        ts.tv_nsec = (long)(ns % 1000000000u);
+        while (c->resetting && pthread_cond_timedwait(&c->reset_cond, c->lock, &ts) != ETIMEDOUT)
+            ;
+    }
+    return !c->resetting;
+}
+
+bool virtio_core_resetting(const struct virtio_core *c)
+{
+    return c->resetting;
+}
+
+void virtio_core_wait_reset(struct virtio_core *c)
+{
+    if (c->reset_thread_live) {
+        pthread_join(c->reset_thread, NULL);
+        c->reset_thread_live = false;
     }
 }
 
@@ -156,8 +256,10 @@ static bool activate(struct virtio_core *c)
 bool virtio_core_write_status(struct virtio_core *c, uint32_t v)
 {
     struct virtio_dev *d = c->dev;
+    if (c->resetting)
+        return false;           /* the driver must wait for status 0 first */
     if (v == 0) {
-        virtio_core_reset(c);
+        virtio_core_start_reset(c, 0);
         return false;
     }
     v &= 0xff;

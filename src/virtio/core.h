@@ -15,6 +15,7 @@
  * of those suppressed). */
 #ifndef ARCVMM_VIRTIO_CORE_H
 #define ARCVMM_VIRTIO_CORE_H
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,6 +50,22 @@ struct virtio_note {
 
 struct virtio_core {
     struct virtio_dev *dev;
+    /* The transport's register lock, and what it clears of its own state
+     * when a reset completes (called with the lock held). Set by
+     * virtio_core_init; a reset runs in the background only with a lock. */
+    pthread_mutex_t *lock;
+    void (*reset_done)(void *opaque);
+    void *opaque;
+    /* A driver reset of an active device runs ops->reset on reset_thread,
+     * off the vCPU thread (it joins the device's workers, which finish
+     * their requests in flight first). Until it completes, status reads
+     * what the driver last wrote (non-zero) and the driver's writes are
+     * ignored; completion clears the state and status reads 0, as the
+     * spec has a driver wait for (virtio 1.2 section 2.4). Lock held. */
+    bool resetting;
+    bool reset_thread_live;     /* reset_thread still to be joined */
+    pthread_t reset_thread;
+    pthread_cond_t reset_cond;  /* with *lock: resetting went false */
     char name[64];                /* "virtio-blk at 0xd0000000", for log lines */
     uint32_t status;              /* as the driver set it (no NEEDS_RESET bit) */
     uint64_t drv_features;
@@ -62,8 +79,14 @@ struct virtio_core {
 /* Is d a device a transport can take (queue counts and sizes in range)? */
 bool virtio_core_dev_valid(const struct virtio_dev *d);
 /* Bind c to d; where names the device's place ("at 0xd0000000", "at
- * 00:01.0") in log lines. */
-void virtio_core_init(struct virtio_core *c, struct virtio_dev *d, const char *where);
+ * 00:01.0") in log lines. lock is the transport's register lock (NULL:
+ * every reset is synchronous), reset_done(opaque) what the transport
+ * clears of its own registers when a reset completes. Undo with
+ * virtio_core_fini. */
+void virtio_core_init(struct virtio_core *c, struct virtio_dev *d, const char *where,
+                      pthread_mutex_t *lock, void (*reset_done)(void *opaque), void *opaque);
+/* Wait for a background reset (no lock held), then free what init made. */
+void virtio_core_fini(struct virtio_core *c);
 
 /* Features, 32 bits at a time (sel 0 and 1; others read 0). Driver
  * features are writable only until FEATURES_OK. */
@@ -89,8 +112,20 @@ uint32_t virtio_core_status(const struct virtio_core *c);
  * is now set). */
 bool virtio_core_write_status(struct virtio_core *c, uint32_t v);
 /* Reset the device (ops->reset when activated) and forget all driver
- * state; also used at teardown. */
+ * state, on the caller's thread; used at teardown (after
+ * virtio_core_wait_reset). Does not call reset_done. */
 void virtio_core_reset(struct virtio_core *c);
+/* The driver wrote 0 to status (lock held). A device with no workers is
+ * reset at once; an active one in the background, and the caller waits
+ * for it at most wait_ns (the lock is released while it waits). Returns
+ * true when the reset is complete (reset_done has run), false while it
+ * continues (status reads non-zero until then). */
+bool virtio_core_start_reset(struct virtio_core *c, uint64_t wait_ns);
+/* Lock held: is a background reset running (driver writes are ignored)? */
+bool virtio_core_resetting(const struct virtio_core *c);
+/* No lock held, and no vCPU can start a reset meanwhile (they are parked
+ * or gone): return once no background reset runs. For pause and teardown. */
+void virtio_core_wait_reset(struct virtio_core *c);
 /* Any thread: set DEVICE_NEEDS_RESET. */
 void virtio_core_set_needs_reset(struct virtio_core *c);
 

@@ -131,20 +131,31 @@ static const struct virtio_transport_ops mmio_transport_ops = {
     .needs_reset = mmio_needs_reset,
 };
 
-/* Driver reset (status 0) or teardown: stop the device, clear all state.
- * Called with t->lock held. */
-static void transport_reset(struct virtio_mmio *t)
+/* Lock held: a reset completed; clear the transport's own registers. */
+static void clear_regs(void *opaque)
 {
-    virtio_core_reset(&t->core);
+    struct virtio_mmio *t = opaque;
     t->dev_features_sel = t->drv_features_sel = t->queue_sel = 0;
     put(t, VMMIO_INTERRUPT_STATUS, 0);
     publish(t);
 }
 
+/* Lock held, no background reset running: teardown. */
+static void transport_reset(struct virtio_mmio *t)
+{
+    virtio_core_reset(&t->core);
+    clear_regs(t);
+}
+
 static void write_status(struct virtio_mmio *t, uint32_t v)
 {
     if (v == 0) {
-        transport_reset(t);
+        /* Linux's virtio_mmio driver does not wait for status to read 0
+         * after a reset (drivers/virtio/virtio_mmio.c, vm_reset), so the
+         * write waits for the device's workers, but only so long: past
+         * VIRTIO_MMIO_RESET_WAIT_NS the reset goes on in the background
+         * and the vCPU returns (status reads non-zero until it is done). */
+        virtio_core_start_reset(&t->core, VIRTIO_MMIO_RESET_WAIT_NS);
         return;
     }
     if (virtio_core_write_status(&t->core, v)) {
@@ -201,7 +212,7 @@ void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, boo
         uint64_t c = off - VMMIO_CONFIG;
         if (c < d->config_size && len <= d->config_size - c) {
             if (is_write) {
-                if (d->ops->config_write) {
+                if (d->ops->config_write && !virtio_core_resetting(&t->core)) {
                     d->ops->config_write(d, (uint32_t)c, data, len);
                     publish_config(t);
                 }
@@ -250,7 +261,7 @@ int virtio_mmio_init(struct virtio_mmio *t, struct virtio_dev *d, struct hv_vm *
     pthread_mutex_init(&t->lock, NULL);
     char where[32];
     snprintf(where, sizeof(where), "at 0x%llx", (unsigned long long)base);
-    virtio_core_init(&t->core, d, where);
+    virtio_core_init(&t->core, d, where, &t->lock, clear_regs, t);
     if (!virtio_core_dev_valid(d) || d->config_size > VIRTIO_MMIO_SIZE - VMMIO_CONFIG)
         return -EINVAL;
     void *page = mmap(NULL, VIRTIO_MMIO_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -296,11 +307,13 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
     struct virtio_dev *d = t->dev;
     if (!d)
         return;
+    virtio_core_wait_reset(&t->core);
     pthread_mutex_lock(&t->lock);
     drop_direct_reads(t);
     if (t->page)
         transport_reset(t);
     pthread_mutex_unlock(&t->lock);
+    virtio_core_fini(&t->core);
     for (unsigned i = 0; i < d->num_queues && i < VIRTIO_MAX_QUEUES; i++) {
         if (t->ioeventfds_assigned)
             hv_ioeventfd(t->hv, t->base + VMMIO_QUEUE_NOTIFY, 4, true, i, d->notify_fd[i], false);

@@ -24,6 +24,9 @@
 #include "virtio/virtio.h"
 
 #define VIRTIO_MMIO_SIZE        0x1000
+/* How long a driver's reset write waits for the device's workers before
+ * the reset goes on in the background (see write_status in mmio.c). */
+#define VIRTIO_MMIO_RESET_WAIT_NS (500 * 1000000ull)
 #define VIRTIO_MMIO_MAGIC       0x74726976  /* "virt" */
 #define VIRTIO_MMIO_VENDOR      0x56435241  /* "ARCV" */
 

@@ -129,11 +129,11 @@ static const struct virtio_transport_ops pci_transport_ops = {
 
 /* ---- device status ---- */
 
-/* Lock held: driver reset (status 0) or teardown. MSI-X is PCI function
- * state and survives a virtio reset. */
-static void transport_reset(struct virtio_pci *t)
+/* Lock held: a reset completed; clear the transport's own registers.
+ * MSI-X is PCI function state and survives a virtio reset. */
+static void clear_regs(void *opaque)
 {
-    virtio_core_reset(&t->core);
+    struct virtio_pci *t = opaque;
     t->dfselect = t->gfselect = 0;
     t->queue_sel = 0;
     __atomic_store_n(&t->config_vector, VIRTIO_NO_VECTOR, __ATOMIC_RELAXED);
@@ -145,10 +145,19 @@ static void transport_reset(struct virtio_pci *t)
     pthread_mutex_unlock(&t->irq_lock);
 }
 
+/* Lock held, no background reset running: teardown. */
+static void transport_reset(struct virtio_pci *t)
+{
+    virtio_core_reset(&t->core);
+    clear_regs(t);
+}
+
 static void write_status(struct virtio_pci *t, uint32_t v)
 {
     if (v == 0) {
-        transport_reset(t);
+        /* In the background: Linux's virtio_pci driver waits for status
+         * to read 0 (virtio 1.2 section 4.1.4.3.2), so the vCPU need not. */
+        virtio_core_start_reset(&t->core, 0);
         return;
     }
     if (virtio_core_write_status(&t->core, v))
@@ -253,7 +262,8 @@ static void common_write(struct virtio_pci *t, uint64_t off, uint32_t len, uint6
         virtio_core_set_queue_num(&t->core, qs, (uint32_t)v);
         break;
     case VPCI_Q_MSIX:
-        if (qs < d->num_queues && !(t->core.status & VIRTIO_STATUS_DRIVER_OK))
+        if (qs < d->num_queues && !(t->core.status & VIRTIO_STATUS_DRIVER_OK) &&
+            !virtio_core_resetting(&t->core))
             t->core.q[qs].vector = v < t->nvec ? (uint16_t)v : VIRTIO_NO_VECTOR;
         break;
     case VPCI_Q_ENABLE:
@@ -302,7 +312,7 @@ static void device_io(struct virtio_pci *t, uint64_t off, uint8_t *data, uint32_
     if (off < d->config_size && len <= d->config_size - off) {
         if (!is_write && d->ops->config_read)
             d->ops->config_read(d, (uint32_t)off, data, len);
-        else if (is_write && d->ops->config_write)
+        else if (is_write && d->ops->config_write && !virtio_core_resetting(&t->core))
             d->ops->config_write(d, (uint32_t)off, data, len);
         else if (!is_write)
             memset(data, 0, len);
@@ -454,7 +464,7 @@ int virtio_pci_init(struct virtio_pci *t, struct virtio_dev *d, struct hv_vm *hv
     pthread_mutex_init(&t->irq_lock, NULL);
     char where[32];
     snprintf(where, sizeof(where), "at 00:%02x.0", slot);
-    virtio_core_init(&t->core, d, where);
+    virtio_core_init(&t->core, d, where, &t->lock, clear_regs, t);
     if (!virtio_core_dev_valid(d) || d->config_size > VPCI_REGION || slot >= 32)
         return -EINVAL;
     t->nvec = d->num_queues + 1u;
@@ -506,9 +516,11 @@ void virtio_pci_destroy(struct virtio_pci *t)
     struct virtio_dev *d = t->dev;
     if (!d)
         return;
+    virtio_core_wait_reset(&t->core);
     pthread_mutex_lock(&t->lock);
     transport_reset(t);
     pthread_mutex_unlock(&t->lock);
+    virtio_core_fini(&t->core);
     ioeventfds_set(t, false);
     for (unsigned v = 0; v < VIRTIO_PCI_MAX_VECTORS; v++) {
         if (t->irqfd_assigned[v])
