@@ -5,6 +5,7 @@
 
 #include "harness.h"
 #include "mem/mem.h"
+#include "mem/place.h"
 #include "smaps.h"
 
 #ifndef PR_SET_MEMORY_MERGE
@@ -70,8 +71,45 @@ static void t_not_mergeable_in_merge_any_mode(void)
     CHECK_EQ(flag, 0);
 }
 
+/* Boot-image placement (mem/place.h), shared by both boards. */
+static void t_place_top(void)
+{
+    const uint64_t K = 0x1000, M = 1ull << 20;
+    /* No avoid range: the highest aligned start. */
+    CHECK_EQ(mem_place_top(M, 16 * M, 0, 0, 3 * K, K), 16 * M - 3 * K);
+    CHECK_EQ(mem_place_top(M, 16 * M, 0, 0, 3 * K + 1, K), 16 * M - 4 * K);
+    CHECK_EQ(mem_place_top(M, 16 * M, 0, 0, 100, 64 * K), 16 * M - 64 * K);
+    /* Exactly the window, and one byte more. */
+    CHECK_EQ(mem_place_top(M, 2 * M, 0, 0, M, K), M);
+    CHECK_EQ(mem_place_top(M, 2 * M, 0, 0, M + 1, K), 0);
+    /* Alignment pushes below lo: none. */
+    CHECK_EQ(mem_place_top(M + 1, 2 * M, 0, 0, M - 1, K), 0);
+    /* Avoided range at the top: below it; in the middle: above it first. */
+    CHECK_EQ(mem_place_top(M, 16 * M, 8 * M, 16 * M, M, K), 7 * M);
+    CHECK_EQ(mem_place_top(M, 16 * M, 4 * M, 8 * M, M, K), 15 * M);
+    CHECK_EQ(mem_place_top(M, 16 * M, 4 * M, 15 * M + 1, M, K), 3 * M);
+    /* Covering everything: none. An empty or outside range avoids nothing. */
+    CHECK_EQ(mem_place_top(M, 16 * M, 0, 32 * M, K, K), 0);
+    CHECK_EQ(mem_place_top(M, 16 * M, 5 * M, 5 * M, M, K), 15 * M);
+    CHECK_EQ(mem_place_top(M, 16 * M, 20 * M, 30 * M, M, K), 15 * M);
+    /* Bad arguments. */
+    CHECK_EQ(mem_place_top(M, 16 * M, 0, 0, 0, K), 0);
+    CHECK_EQ(mem_place_top(M, 16 * M, 0, 0, K, 3 * K), 0);
+    CHECK_EQ(mem_place_top(16 * M, M, 0, 0, K, K), 0);
+    CHECK_EQ(mem_place_top(M, UINT64_MAX, 0, 0, UINT64_MAX, K), 0);
+    /* Over RAM regions: the highest fit in any, each clipped to [lo, hi). */
+    struct guest_mem m = { .n = 2 };
+    m.r[0] = (struct mem_region){ .gpa = 0, .size = 3ull << 30 };
+    m.r[1] = (struct mem_region){ .gpa = 4ull << 30, .size = 1ull << 30 };
+    CHECK_EQ(mem_place_top_ram(&m, M, 4ull << 30, 0, 0, M, K), (3ull << 30) - M);
+    CHECK_EQ(mem_place_top_ram(&m, M, 8ull << 30, 0, 0, M, K), (5ull << 30) - M);
+    CHECK_EQ(mem_place_top_ram(&m, M, 8ull << 30, 4ull << 30, 5ull << 30, M, K), (3ull << 30) - M);
+    CHECK_EQ(mem_place_top_ram(&m, M, 8ull << 30, 0, 0, 2ull << 30, K), (1ull << 30));
+}
+
 int main(void)
 {
+    RUN(t_place_top);
     RUN(t_not_mergeable_by_default);
     RUN(t_mergeable_when_asked);
     RUN(t_not_mergeable_in_merge_any_mode);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "arch/arm64/layout.h"
+#include "mem/place.h"
 
 #define SZ_2M   0x200000ULL
 #define SZ_64K  0x10000ULL
@@ -142,10 +143,8 @@ int arm64_boot_place(uint64_t ram_base, uint64_t ram_size, const struct arm64_im
 
     if (initrd_size) {
         l->overflow = ARM64_PART_INITRD;
-        if (initrd_size > l->fdt_gpa - l->kernel_end)
-            return -ENOSPC;
-        uint64_t gpa = (l->fdt_gpa - initrd_size) & ~(SZ_64K - 1);
-        if (gpa < l->kernel_end)
+        uint64_t gpa = mem_place_top(l->kernel_end, l->fdt_gpa, 0, 0, initrd_size, SZ_64K);
+        if (gpa == 0)
             return -ENOSPC;
         l->initrd_gpa = gpa;
         l->initrd_size = initrd_size;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arch/x86/layout.h"
+#include "mem/place.h"
 #include "base/le.h"
 
 #define MiB        (1ULL << 20)
@@ -430,38 +431,15 @@ int x86_kernel_load(const struct guest_mem *m, const uint8_t *img, size_t len,
 
 /* ---- initrd ------------------------------------------------------------- */
 
-/* Highest page-aligned start for len bytes inside [a, b), or 0 if none. */
-static uint64_t fit_top(uint64_t a, uint64_t b, uint64_t len)
-{
-    if (b <= a || b - a < len)
-        return 0;
-    uint64_t s = (b - len) & ~(PAGE_SIZE - 1);
-    return s >= a ? s : 0;
-}
-
 int x86_initrd_load(const struct guest_mem *m, const struct x86_kernel *k,
                     const uint8_t *data, size_t len, uint64_t *gpa)
 {
     if (len == 0 || !data)
         return -EINVAL;
     uint64_t limit = k->initrd_addr_max >= FOUR_GiB - 1 ? FOUR_GiB : k->initrd_addr_max + 1;
-    uint64_t ks = k->load_start, ke = k->load_end, best = 0;
-
-    for (int i = 0; i < m->n; i++) {
-        uint64_t lo = max_u64(m->r[i].gpa, X86_HIMEM_START);
-        uint64_t hi = min_u64(region_end(&m->r[i]), limit);
-        if (hi <= lo)
-            continue;
-        if (ke <= lo || ks >= hi) {
-            best = max_u64(best, fit_top(lo, hi, len));
-        } else {
-            if (ks > lo)
-                best = max_u64(best, fit_top(lo, ks, len));
-            if (ke < hi)
-                best = max_u64(best, fit_top(ke, hi, len));
-        }
-    }
-    /* fit_top never returns a start below 1 MiB, so 0 means "no room". */
+    uint64_t best = mem_place_top_ram(m, X86_HIMEM_START, limit, k->load_start, k->load_end, len,
+                                      PAGE_SIZE);
+    /* Nothing is placed below 1 MiB, so 0 means "no room". */
     if (best == 0)
         return -ENOMEM;
     int r = mem_write(m, best, data, len);
