@@ -1,6 +1,7 @@
 #include "devmgr/alloc.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 void alloc_init(struct devmgr_alloc *a, const struct devmgr_board *b)
@@ -14,21 +15,42 @@ void alloc_init(struct devmgr_alloc *a, const struct devmgr_board *b)
     a->mmio64 = (struct alloc_window){ .base = b->mmio64_base, .size = b->mmio64_size };
 }
 
+static bool given(const uint32_t *set, int n, uint32_t line)
+{
+    for (int i = 0; i < n; i++)
+        if (set[i] == line)
+            return true;
+    return false;
+}
+
 int alloc_line(struct devmgr_alloc *a, uint32_t *line)
 {
-    if (a->next_line >= a->board.nlines)
-        return -ENOSPC;
-    *line = a->board.lines[a->next_line++];
-    return 0;
+    while (a->next_line < a->board.nlines) {
+        uint32_t l = a->board.lines[a->next_line++];
+        if (given(a->given_intx, a->ngiven_intx, l))
+            continue;
+        a->given_line[a->ngiven_line++] = l;
+        *line = l;
+        return 0;
+    }
+    return -ENOSPC;
 }
 
 int alloc_intx(struct devmgr_alloc *a, uint32_t *line)
 {
     int n = a->board.nintx < ALLOC_MAX_LINES ? a->board.nintx : ALLOC_MAX_LINES;
-    if (n <= 0)
-        return -ENOSPC;
-    *line = a->board.intx[a->next_intx++ % n];
-    return 0;
+    for (int k = 0; k < n; k++) {
+        int i = (a->next_intx + k) % n;
+        uint32_t l = a->board.intx[i];
+        if (given(a->given_line, a->ngiven_line, l))
+            continue;
+        a->next_intx = i + 1;
+        if (!given(a->given_intx, a->ngiven_intx, l))
+            a->given_intx[a->ngiven_intx++] = l;
+        *line = l;
+        return 0;
+    }
+    return -ENOSPC;
 }
 
 int alloc_mmio_window(struct devmgr_alloc *a, uint64_t *base)

@@ -45,14 +45,20 @@ struct alloc_window {
 struct devmgr_alloc {
     struct devmgr_board board;
     int next_line, next_mmio, next_slot, next_intx;
+    /* Lines handed out, by kind: a board may offer a line in both pools
+     * (x86's pins 16-23), but an edge-triggered device line is never
+     * shared, so a line is given as one kind only. */
+    uint32_t given_line[ALLOC_MAX_LINES], given_intx[ALLOC_MAX_LINES];
+    int ngiven_line, ngiven_intx;
     uint32_t msi_used;
     struct alloc_window mmio32, mmio64;
 };
 
 void alloc_init(struct devmgr_alloc *a, const struct devmgr_board *b);
-/* An interrupt line, or -ENOSPC. */
+/* An interrupt line of its own (none handed out as INTx), or -ENOSPC. */
 int alloc_line(struct devmgr_alloc *a, uint32_t *line);
-/* A PCI INTx line (shared once all are taken), or -ENOSPC if none. */
+/* A PCI INTx line (shared with other INTx users once all are taken,
+ * never with a line from alloc_line), or -ENOSPC if none is left. */
 int alloc_intx(struct devmgr_alloc *a, uint32_t *line);
 /* The next virtio-mmio window (base; size is the stride), or -ENOSPC. */
 int alloc_mmio_window(struct devmgr_alloc *a, uint64_t *base);
