@@ -31,7 +31,14 @@
  * does every request synchronously.
  *
  * A request is parsed by virtio_blk_parse_req() (blk_req.c); anything
- * malformed is completed with IOERR/UNSUPP and never reaches the disk. */
+ * malformed is completed with IOERR/UNSUPP and never reaches the disk.
+ *
+ * Why not the VM's event loop (base/evloop.h): a queue's worker already
+ * waits on one thing, its ring, which carries the notify, the stop fd and
+ * the completions, so an epoll set would add a wakeup hop per request and
+ * serve every queue (one per vCPU) from one thread. The loop is for
+ * host-facing parts with many fds and timers (console, tap, slirp, vsock
+ * sockets, the API socket); the blk queues stay one thread each. */
 #include "virtio/blk.h"
 
 #include <errno.h>
