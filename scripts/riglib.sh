@@ -211,9 +211,11 @@ rig_attempt() {
     return "$status"
 }
 
-# The emulated L1 very rarely freezes for good (both vCPUs halted, QEMU
-# idle: seen about once in a few hours of rig time, always mid-run, once
-# twice in one CI run). That is the emulator, not the payload, so a frozen
+# The emulated L1 very rarely freezes for good (about once in a few hours
+# of rig time, always mid-run, once twice in one CI run, each time as one
+# L2 VM ended and the next began). The monitor then showed both L1 CPUs
+# at one kernel address with interrupts off, not halted, and the NMI
+# brought nothing back (no "NMI received" line). That is the emulator, not the payload, so a frozen
 # L1 is started again, up to RIG_RETRIES times, and says so; any other
 # outcome is final.
 rig_run() {
