@@ -20,6 +20,15 @@ static inline uint64_t le64_load(const uint8_t *p)
     return (uint64_t)le32_load(p) | (uint64_t)le32_load(p + 4) << 32;
 }
 
+/* The first len bytes (at most 8) as a little-endian number. */
+static inline uint64_t le_load(const uint8_t *p, uint32_t len)
+{
+    uint64_t v = 0;
+    for (uint32_t i = len < 8 ? len : 8; i-- > 0;)
+        v = v << 8 | p[i];
+    return v;
+}
+
 static inline void le16_store(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)v;

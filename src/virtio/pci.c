@@ -277,14 +277,6 @@ static void common_write(struct virtio_pci *t, uint64_t off, uint32_t len, uint6
 
 /* ---- BAR 0 ---- */
 
-static uint64_t load_le(const uint8_t *data, uint32_t len)
-{
-    uint64_t v = 0;
-    for (uint32_t i = 0; i < len && i < 8; i++)
-        v |= (uint64_t)data[i] << (8 * i);
-    return v;
-}
-
 static void common_io(struct virtio_pci *t, uint64_t off, uint8_t *data, uint32_t len,
                       bool is_write)
 {
@@ -292,7 +284,7 @@ static void common_io(struct virtio_pci *t, uint64_t off, uint8_t *data, uint32_
     pthread_mutex_lock(&t->lock);
     t->core.note = &note;
     if (is_write) {
-        common_write(t, off, len, load_le(data, len));
+        common_write(t, off, len, le_load(data, len));
     } else {
         uint8_t img[VPCI_COMMON_LEN];
         common_image(t, img);

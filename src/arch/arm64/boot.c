@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "arch/arm64/layout.h"
+#include "base/le.h"
 #include "mem/place.h"
 
 #define SZ_2M   0x200000ULL
@@ -20,45 +21,27 @@
 #define HDR_MAGIC       0x38
 #define HDR_PE_OFFSET   0x3c    /* EFI stub kernels: offset of the PE header */
 
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint32_t le16(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-
 /* An EFI stub kernel (Debian's are) carries a PE/COFF header whose section
  * table says how long the file is: the end of the last section's raw data.
  * Returns that length, 0 when there is no PE header, or UINT64_MAX when the
  * PE header itself lies beyond len. */
 static uint64_t pe_file_len(const uint8_t *buf, size_t len)
 {
-    uint64_t pe = le32(buf + HDR_PE_OFFSET);
+    uint64_t pe = le32_load(buf + HDR_PE_OFFSET);
     if (pe == 0 || pe < ARM64_IMAGE_HEADER_SIZE || pe >= (1u << 20))
         return 0;
     if (pe + 24 > len)
         return UINT64_MAX;
     if (memcmp(buf + pe, "PE\0\0", 4) != 0)
         return 0;
-    uint32_t nsect = le16(buf + pe + 6), opt = le16(buf + pe + 20);
+    uint32_t nsect = le16_load(buf + pe + 6), opt = le16_load(buf + pe + 20);
     uint64_t sect = pe + 24 + opt, end = sect + (uint64_t)nsect * 40;
     if (end > len)
         return UINT64_MAX;
     for (uint32_t i = 0; i < nsect; i++) {
         const uint8_t *s = buf + sect + (uint64_t)i * 40;
-        uint64_t e = (uint64_t)le32(s + 20) + le32(s + 16);   /* PointerToRawData + SizeOfRawData */
-        if (le32(s + 16) && e > end)
+        uint64_t e = (uint64_t)le32_load(s + 20) + le32_load(s + 16);   /* PointerToRawData + SizeOfRawData */
+        if (le32_load(s + 16) && e > end)
             end = e;
     }
     return end;
@@ -88,13 +71,13 @@ int arm64_image_parse(const uint8_t *buf, size_t len, struct arm64_image *img,
     if (len < ARM64_IMAGE_HEADER_SIZE)
         return fail(why, whylen, "truncated, or not an arm64 Image: %zu bytes, shorter than "
                     "the %d-byte Image header", len, ARM64_IMAGE_HEADER_SIZE);
-    if (le32(buf + HDR_MAGIC) != ARM64_IMAGE_MAGIC) {
+    if (le32_load(buf + HDR_MAGIC) != ARM64_IMAGE_MAGIC) {
         fail(why, whylen, "not an arm64 Image (bad magic)");
         return -ENOEXEC;
     }
-    uint64_t text_offset = le64(buf + HDR_TEXT_OFFSET);
-    uint64_t image_size = le64(buf + HDR_IMAGE_SIZE);
-    uint64_t flags = le64(buf + HDR_FLAGS);
+    uint64_t text_offset = le64_load(buf + HDR_TEXT_OFFSET);
+    uint64_t image_size = le64_load(buf + HDR_IMAGE_SIZE);
+    uint64_t flags = le64_load(buf + HDR_FLAGS);
     if (image_size == 0) {
         /* Before 3.17: no size, no flags, text_offset fixed at 0x80000. */
         text_offset = ARM64_IMAGE_OLD_TEXT_OFFSET;
