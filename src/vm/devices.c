@@ -10,6 +10,11 @@
 #include "virtio/blk.h"
 #include "vm/vm.h"
 
+bool vm_cfg_has_virtio(const struct arcvmm_config *cfg)
+{
+    return cfg->ndisks > 0;
+}
+
 int vm_create_devices(struct vm *vm, char *err, size_t errlen)
 {
     struct devmgr_board board;

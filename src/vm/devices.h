@@ -7,9 +7,16 @@
  * them, one kind at a time, in this order: network, vsock, the rest. */
 #ifndef ARCVMM_DEVICES_H
 #define ARCVMM_DEVICES_H
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "arcvmm.h"
+
 struct vm;
+
+/* Does cfg ask for any virtio device (so a board sets up what the
+ * transport needs, e.g. arm64's ITS for virtio-pci's MSI-X)? */
+bool vm_cfg_has_virtio(const struct arcvmm_config *cfg);
 
 /* Every virtio device the config asks for: disks (virtio-blk), ... */
 int vm_create_devices(struct vm *vm, char *err, size_t errlen);

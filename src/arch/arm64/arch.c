@@ -18,6 +18,7 @@
 #include "dev/pl011.h"
 #include "hv/hv.h"
 #include "hv/hv_arm64.h"
+#include "vm/devices.h"
 #include "vm/vm.h"
 
 /* The library's default command line names the x86 console; an arm64
@@ -67,7 +68,7 @@ int arch_vm_setup(struct vm *vm, char *err, size_t errlen)
     }
     /* virtio-pci's MSI-X needs the ITS; without one (an old host KVM)
      * PCI devices fall back to INTx and the device tree has no msi-map. */
-    if (vm->cfg.transport == ARCVMM_TRANSPORT_PCI) {
+    if (vm->cfg.transport == ARCVMM_TRANSPORT_PCI && vm_cfg_has_virtio(&vm->cfg)) {
         r = hv_arm64_its_create(vm->hv, ARM64_GITS_BASE);
         if (r == 0)
             a->its = true;
