@@ -35,7 +35,7 @@ static const char usage_text[] =
     "                     raw disk image as virtio-blk (/dev/vda, vdb, ... in\n"
     "                     order); ro: read-only; id: serial the guest reads\n"
     "                     (at most 20 bytes). Repeatable, up to 8 disks.\n"
-    "  --transport T      how virtio devices attach: mmio (default) or pci\n"
+    "  --transport T      how virtio devices attach: pci (default) or mmio\n"
     "                     (virtio-pci with MSI-X on a PCI host bridge)\n"
     "  --mem-merge        let the host's KSM merge identical guest RAM pages\n"
     "                     (saves memory across similar VMs, but shares pages\n"

@@ -27,7 +27,7 @@ fi
 BLK_DIR=${BLK_DIR:-/tmp/blk}
 BLK_VMM=${BLK_VMM:-arcvmm}
 BLK_TRANSPORT=${BLK_TRANSPORT:-mmio}
-# result, with the transport in the name when it is not the default
+# result, with the transport in the name when it is not mmio
 bresult() {
     if [ "$BLK_TRANSPORT" = mmio ]; then result "$@"; else
         _n=$1; shift; result "$_n-$BLK_TRANSPORT" "$@"; fi

@@ -149,6 +149,7 @@ static inline int kt_create_disks(struct kt *t, const char *image, const char *c
     for (int i = 0; i < ndisks && i < ARCVMM_MAX_DISKS; i++)
         c.disks[i] = disks[i];
     c.ndisks = ndisks;
+    c.transport = ARCVMM_TRANSPORT_MMIO;    /* the test guest's driver is virtio-mmio */
     return kt_create_config(t, &c);
 }
 

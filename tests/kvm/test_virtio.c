@@ -466,6 +466,7 @@ static int create_with_disk(const char *disk, struct arcvmm **vm, char *err, siz
     c.console = ARCVMM_CONSOLE_NONE;
     c.disks[0].path = disk;
     c.ndisks = 1;
+    c.transport = ARCVMM_TRANSPORT_MMIO;
     *vm = NULL;
     err[0] = '\0';
     return arcvmm_create(&c, vm, err, errlen);
