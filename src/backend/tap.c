@@ -85,6 +85,23 @@ static bool name_ok(const char *name)
     return true;
 }
 
+/* An existing interface's tun flags (IFF_TAP, IFF_MULTI_QUEUE, ...) from
+ * sysfs, or -1 when it is not a tun/tap device (or sysfs is missing). */
+static long tun_flags(const char *name)
+{
+    char path[64], buf[32];
+    snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    return strtol(buf, NULL, 16);
+}
+
 /* Bring a tap created here up with the given MTU (0: the kernel's). */
 static int link_setup(const char *name, unsigned mtu)
 {
@@ -135,6 +152,24 @@ int net_tap_open(const char *name, unsigned queues, unsigned mtu, struct net_bac
     t->multi = queues > 1;
     bool existed = if_nametoindex(name) != 0;
     int r = 0;
+    if (existed) {
+        long fl = tun_flags(name);
+        if (fl < 0 && access("/sys/class/net", F_OK) == 0) {
+            snprintf(err, errlen, "tap %s: exists and is not a tap device", name);
+            goto fail;
+        }
+        if (fl >= 0 && !(fl & IFF_TAP)) {
+            snprintf(err, errlen, "tap %s: is a tun (layer 3) device, not a tap", name);
+            goto fail;
+        }
+        if (fl >= 0 && (fl & IFF_MULTI_QUEUE))
+            t->multi = true;        /* a multi_queue tap is opened so, even for one queue */
+        else if (fl >= 0 && queues > 1) {
+            snprintf(err, errlen, "tap %s: is single-queue; for %u queues create it with "
+                     "'ip tuntap add %s mode tap multi_queue'", name, queues, name);
+            goto fail;
+        }
+    }
     for (unsigned i = 0; i < queues; i++) {
         int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0) {
@@ -160,9 +195,9 @@ int net_tap_open(const char *name, unsigned queues, unsigned mtu, struct net_bac
             else if (r == -EBUSY)
                 snprintf(err, errlen, "tap %s: busy (attached to by another process)", name);
             else if (r == -EINVAL)
-                snprintf(err, errlen, "tap %s: not a tap device of the right kind%s", name,
-                         t->multi ? " (for several queues it must be multi_queue)"
-                                  : " (a multi_queue tap needs queues > 1)");
+                snprintf(err, errlen, "tap %s: cannot attach (%s)", name,
+                         t->multi ? "for several queues it must be multi_queue"
+                                  : "not a single-queue tap");
             else
                 snprintf(err, errlen, "tap %s: cannot attach: %s", name, strerror(-r));
             goto fail;
