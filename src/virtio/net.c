@@ -15,7 +15,9 @@
  * twice. With MRG_RXBUF what spilled into the bounce buffer is copied into
  * further buffers and all of them are published at once
  * (virtq_push_batch: the driver never sees part of a frame), num_buffers
- * set in the first. Without it a frame larger than the buffer is dropped
+ * set in the first; when the ring has too few buffers for the frame it
+ * waits, pending, for the driver to add more (dropped only when the device
+ * holds the whole ring, which no driver can refill). Without it a frame larger than the buffer is dropped
  * and the buffer kept for the next frame. A buffer is held, not pushed,
  * until a frame lands in it; with no buffers the worker stops reading the
  * backend (its queue then fills and drops, as a NIC's does) until the
@@ -29,7 +31,9 @@
  *
  * Pause (quiesce): each worker stops between frames and is joined; a held
  * RX buffer or TX chain is put back on its ring (virtq_unpop), so nothing
- * is lost and nothing of the guest's is touched until resume. Reset: the
+ * the guest posted is lost (a received frame still waiting for buffers
+ * is: the one frame a pause may drop) and nothing of the guest's is
+ * touched until resume. Reset: the
  * same, and the rings are forgotten.
  *
  * Why threads, not the VM's event loop (base/evloop.h): as for blk, a
@@ -67,6 +71,7 @@ struct net_pair {
     struct virtq_elem *rx_elem, *rx_more, *tx_elem;
     bool rx_held, tx_held;               /* popped, not pushed */
     bool rx_nobuf;                       /* ring empty: wait for the driver's RX notify */
+    uint32_t rx_pending;                 /* a frame of this length waits for buffers (mergeable) */
     bool tx_blocked;                     /* backend full: wait for POLLOUT */
     bool backend_dead;                   /* the fd reported an error: stop polling it */
     uint8_t tx_hdr[VIRTIO_NET_HDR_SIZE];
@@ -220,8 +225,11 @@ static int rx_pop(struct net_pair *p, struct virtq *vq, struct virtq_elem *e)
 }
 
 /* Spread the rest of a frame (rest bytes at p->bounce) over further
- * buffers; on success push all nb of them at once. 1 done, 0 dropped (no
- * buffers: the extra ones are put back), -EIO broken. */
+ * buffers; on success push all of them at once. 1 done; -EAGAIN not
+ * enough buffers yet (the extra ones are put back, the frame stays
+ * pending and the worker waits for the driver's RX notify); 0 dropped
+ * (the driver cannot post more: the device holds the whole ring); -EIO
+ * broken. */
 static int rx_merge(struct net_pair *p, struct virtq *vq, uint32_t rest)
 {
     struct net_dev *n = p->n;
@@ -237,10 +245,14 @@ static int rx_merge(struct net_pair *p, struct virtq *vq, uint32_t rest)
         if (r < 0)
             return -EIO;
         if (r == 0) {
+            uint16_t held = (uint16_t)(vq->last_avail - vq->used_idx);
             virtq_unpop(vq, nb - 1);
-            CNT_ADD(n->c.rx_no_buffers, 1);
+            if (held >= vq->size) {
+                CNT_ADD(n->c.rx_no_buffers, 1);
+                return 0;
+            }
             p->rx_nobuf = true;
-            return 0;
+            return -EAGAIN;
         }
         struct virtq_elem *e = p->rx_more;
         uint32_t k = rest - off < e->in_len ? rest - off : e->in_len;
@@ -250,6 +262,7 @@ static int rx_merge(struct net_pair *p, struct virtq *vq, uint32_t rest)
         nb++;
         off += k;
     }
+    virtq_disable_notify(vq);
     uint8_t nbuf[2];
     le16_store(nbuf, (uint16_t)nb);
     virtio_net_iov_write(first->iov, first->n_in, VIRTIO_NET_HDR_NUM_BUFFERS, nbuf, 2);
@@ -272,6 +285,20 @@ static bool rx_run(struct net_pair *p)
         if (done >= NET_BATCH) {
             more = true;
             break;
+        }
+        if (p->rx_pending) {            /* a frame waiting for more buffers */
+            r = rx_merge(p, vq, p->rx_pending - p->rx_elem->in_len);
+            if (r == -EAGAIN || r == -EIO)
+                break;
+            ssize_t len = p->rx_pending;
+            p->rx_pending = 0;
+            if (r == 0)
+                continue;
+            p->rx_held = false;
+            CNT_ADD(n->c.rx_frames, 1);
+            CNT_ADD(n->c.rx_bytes, (uint64_t)len - VIRTIO_NET_HDR_SIZE);
+            done++;
+            continue;
         }
         if (!p->rx_held) {
             r = rx_pop(p, vq, p->rx_elem);
@@ -307,6 +334,10 @@ static bool rx_run(struct net_pair *p)
                 continue;
             }
             r = rx_merge(p, vq, (uint32_t)(k - e->in_len));
+            if (r == -EAGAIN) {
+                p->rx_pending = (uint32_t)k;
+                break;
+            }
             if (r < 0)
                 break;
             if (r == 0)
@@ -327,6 +358,7 @@ static bool rx_run(struct net_pair *p)
     }
     if (r == -EIO) {
         p->rx_held = false;
+        p->rx_pending = 0;
         queue_broke(n, q);
     }
     if (done)
@@ -529,6 +561,8 @@ static int pair_start(struct net_dev *n, unsigned i)
 static bool pair_wanted(struct net_dev *n, unsigned i)
 {
     struct virtio_dev *d = &n->vdev;
+    if (i > 0 && !virtio_has_feature(d, VIRTIO_NET_F_MQ))
+        return false;               /* one pair; queue 2 is the control queue */
     if (d->vq_ready[2 * i] || d->vq_ready[2 * i + 1])
         return true;
     unsigned cq = ctrl_queue(n);
