@@ -214,11 +214,11 @@ static int rx_pop(struct net_pair *p, struct virtq *vq, struct virtq_elem *e)
         int r = virtq_pop(vq, e);
         if (r <= 0)
             return r < 0 ? -EIO : 0;
-        if (e->n_out == 0 && e->in_len >= VIRTIO_NET_HDR_SIZE)
-            return 1;
+        if (e->n_out == 0 && e->in_len >= VIRTIO_NET_HDR_SIZE && e->n_in < IOV_MAX)
+            return 1;                       /* (one iovec is left for the bounce buffer) */
         CNT_ADD(n->c.rx_bad_buffers, 1);
-        log_guest_limited(&n->log_rx, "net %s: RX buffer of %u writable, %u readable bytes refused",
-                          n->be->name, e->in_len, e->out_len);
+        log_guest_limited(&n->log_rx, "net %s: RX buffer of %u writable bytes in %u pieces, "
+                          "%u readable, refused", n->be->name, e->in_len, e->n_in, e->out_len);
         if (virtq_push(vq, e->head, 0) < 0)
             return -EIO;
     }
@@ -319,9 +319,12 @@ static bool rx_run(struct net_pair *p)
         if (k == -EAGAIN)
             break;
         if (k < 0) {
+            /* not a passing state (the frame would be read again at once):
+             * stop reading this channel until the pair count changes */
             CNT_ADD(n->c.rx_errors, 1);
-            log_warn_limited(&n->log_backend, "net %s: receiving failed: %s", n->be->name,
-                             strerror((int)-k));
+            p->backend_dead = true;
+            log_warn_limited(&n->log_backend, "net %s: receiving on queue %u failed: %s; "
+                             "it carries no more frames", n->be->name, p->idx, strerror((int)-k));
             break;
         }
         if ((size_t)k < VIRTIO_NET_HDR_SIZE) {
@@ -368,15 +371,24 @@ static bool rx_run(struct net_pair *p)
 
 /* ---- control queue (pair 0's worker) ---- */
 
+/* Use the first `pairs` queue pairs: channels are attached before their
+ * workers are told to read them and detached after they were told to
+ * stop, so no worker reads a channel the backend has switched off (a
+ * detached tap queue just reads EAGAIN today; another backend may fail). */
 static void set_pairs(struct net_dev *n, unsigned pairs)
 {
-    atomic_store(&n->pairs, pairs);
+    unsigned old = atomic_load(&n->pairs);
     if (n->be->ops->set_queue_enabled)
         for (unsigned i = 0; i < n->max_pairs; i++)
-            n->be->ops->set_queue_enabled(n->be, i, i < pairs);
+            if (i < pairs)
+                n->be->ops->set_queue_enabled(n->be, i, true);
+    atomic_store(&n->pairs, pairs);
     for (unsigned i = 1; i < n->max_pairs; i++)
-        if (n->p[i].started)
+        if (n->p[i].started && (i < old) != (i < pairs))
             efd_signal(n->p[i].stop_fd);    /* re-read the pair count */
+    if (n->be->ops->set_queue_enabled)
+        for (unsigned i = pairs; i < n->max_pairs; i++)
+            n->be->ops->set_queue_enabled(n->be, i, false);
 }
 
 static void ctrl_run(struct net_pair *p)
@@ -466,7 +478,8 @@ static void *worker(void *arg)
             continue;                       /* EINTR */
         if (f[i_stop].revents) {
             efd_drain(p->stop_fd);
-            more = true;                    /* the pair count may have changed */
+            p->backend_dead = false;        /* the pair count changed: try the channel again */
+            more = true;
         }
         if (i_tx >= 0 && f[i_tx].revents) {
             efd_drain(f[i_tx].fd);
