@@ -75,7 +75,8 @@ struct net_pair {
     bool tx_blocked;                     /* backend full: wait for POLLOUT */
     bool backend_dead;                   /* the fd reported an error: stop polling it */
     uint8_t tx_hdr[VIRTIO_NET_HDR_SIZE];
-    uint8_t *bounce;                     /* NET_BOUNCE bytes */
+    uint8_t *bounce;                     /* NET_BOUNCE bytes: RX overflow (kept while a frame is pending) */
+    uint8_t *tx_bounce;                  /* NET_BOUNCE bytes: a TX frame of too many pieces */
     struct iovec *iov;                   /* VIRTQ_MAX_IOV + 2 */
     uint16_t heads[VIRTQ_MAX_SIZE];
     uint32_t lens[VIRTQ_MAX_SIZE];
@@ -150,8 +151,8 @@ static int tx_one(struct net_pair *p, unsigned q)
                     virtio_net_tx_verdict_name(v), (unsigned long long)k);
     } else {
         if (niov > IOV_MAX) {       /* too many pieces for writev: one copy */
-            virtio_net_iov_read(p->iov + 1, niov - 1, 0, p->bounce, flen);
-            p->iov[1].iov_base = p->bounce;
+            virtio_net_iov_read(p->iov + 1, niov - 1, 0, p->tx_bounce, flen);
+            p->iov[1].iov_base = p->tx_bounce;
             p->iov[1].iov_len = flen;
             niov = 2;
         }
@@ -206,8 +207,10 @@ static bool tx_run(struct net_pair *p)
 /* ---- RX ---- */
 
 /* Pop an RX buffer into e: 1, 0 none, -EIO broken. Buffers a driver must
- * not give (readable parts, shorter than the header) go back empty. */
-static int rx_pop(struct net_pair *p, struct virtq *vq, struct virtq_elem *e)
+ * not give (readable parts, shorter than the header, too many pieces)
+ * are counted; as the first buffer of a frame each goes back empty and the
+ * next is tried; inside a frame (!first) it is left to the caller: 2. */
+static int rx_pop(struct net_pair *p, struct virtq *vq, struct virtq_elem *e, bool first)
 {
     struct net_dev *n = p->n;
     for (;;) {
@@ -219,6 +222,8 @@ static int rx_pop(struct net_pair *p, struct virtq *vq, struct virtq_elem *e)
         CNT_ADD(n->c.rx_bad_buffers, 1);
         log_guest_limited(&n->log_rx, "net %s: RX buffer of %u writable bytes in %u pieces, "
                           "%u readable, refused", n->be->name, e->in_len, e->n_in, e->out_len);
+        if (!first)
+            return 2;
         if (virtq_push(vq, e->head, 0) < 0)
             return -EIO;
     }
@@ -228,8 +233,9 @@ static int rx_pop(struct net_pair *p, struct virtq *vq, struct virtq_elem *e)
  * buffers; on success push all of them at once. 1 done; -EAGAIN not
  * enough buffers yet (the extra ones are put back, the frame stays
  * pending and the worker waits for the driver's RX notify); 0 dropped
- * (the driver cannot post more: the device holds the whole ring); -EIO
- * broken. */
+ * (the driver cannot post more: the device holds the whole ring; or a
+ * bad buffer came up inside the frame: then all its buffers go back
+ * empty, p->rx_held is cleared); -EIO broken. */
 static int rx_merge(struct net_pair *p, struct virtq *vq, uint32_t rest)
 {
     struct net_dev *n = p->n;
@@ -239,11 +245,21 @@ static int rx_merge(struct net_pair *p, struct virtq *vq, uint32_t rest)
     p->heads[0] = first->head;
     p->lens[0] = first->in_len;
     while (off < rest) {
-        int r = nb < vq->size ? rx_pop(p, vq, p->rx_more) : 0;
+        int r = nb < vq->size ? rx_pop(p, vq, p->rx_more, false) : 0;
         if (r == 0 && nb < vq->size && virtq_enable_notify(vq))
-            r = rx_pop(p, vq, p->rx_more);
+            r = rx_pop(p, vq, p->rx_more, false);
         if (r < 0)
             return -EIO;
+        if (r == 2) {
+            /* the frame is lost; every buffer popped for it goes back
+             * empty, at once, so none is popped twice */
+            p->heads[nb] = p->rx_more->head;
+            for (unsigned i = 0; i <= nb; i++)
+                p->lens[i] = 0;
+            p->rx_held = false;
+            virtq_disable_notify(vq);
+            return virtq_push_batch(vq, p->heads, p->lens, nb + 1) < 0 ? -EIO : 0;
+        }
         if (r == 0) {
             uint16_t held = (uint16_t)(vq->last_avail - vq->used_idx);
             virtq_unpop(vq, nb - 1);
@@ -301,7 +317,7 @@ static bool rx_run(struct net_pair *p)
             continue;
         }
         if (!p->rx_held) {
-            r = rx_pop(p, vq, p->rx_elem);
+            r = rx_pop(p, vq, p->rx_elem, true);
             if (r == 0 && virtq_enable_notify(vq))
                 continue;                   /* buffers came meanwhile */
             if (r <= 0) {
@@ -344,7 +360,7 @@ static bool rx_run(struct net_pair *p)
             if (r < 0)
                 break;
             if (r == 0)
-                continue;                   /* dropped; the first buffer is kept */
+                continue;                   /* dropped (its first buffer kept or returned) */
         } else {
             uint8_t one[2];
             le16_store(one, 1);
@@ -521,11 +537,12 @@ static void pair_free(struct net_pair *p)
     free(p->rx_more);
     free(p->tx_elem);
     free(p->bounce);
+    free(p->tx_bounce);
     free(p->iov);
     if (p->stop_fd >= 0)
         close(p->stop_fd);
     p->rx_elem = p->rx_more = p->tx_elem = NULL;
-    p->bounce = NULL;
+    p->bounce = p->tx_bounce = NULL;
     p->iov = NULL;
     p->stop_fd = -1;
     p->started = false;
@@ -554,8 +571,10 @@ static int pair_start(struct net_dev *n, unsigned i)
     p->rx_more = malloc(sizeof(*p->rx_more));
     p->tx_elem = malloc(sizeof(*p->tx_elem));
     p->bounce = malloc(NET_BOUNCE);
+    p->tx_bounce = malloc(NET_BOUNCE);
     p->iov = malloc((VIRTQ_MAX_IOV + 2) * sizeof(*p->iov));
-    if (!p->rx_elem || !p->rx_more || !p->tx_elem || !p->bounce || !p->iov)
+    if (!p->rx_elem || !p->rx_more || !p->tx_elem || !p->bounce || !p->tx_bounce ||
+        !p->iov)
         return -ENOMEM;
     sigset_t all, old;
     sigfillset(&all);
