@@ -104,11 +104,13 @@ struct net_dev {
 
 #define CNT_ADD(var, v) atomic_fetch_add_explicit(&(var), (v), memory_order_relaxed)
 
+/* The control queue's index: after every pair with MQ, else 2. */
 static unsigned ctrl_queue(const struct net_dev *n)
 {
     return virtio_has_feature(&n->vdev, VIRTIO_NET_F_MQ) ? 2 * n->max_pairs : 2;
 }
 
+/* Queue q exists, the driver enabled it and it is not broken. */
 static bool queue_usable(struct net_dev *n, unsigned q)
 {
     return q < n->vdev.num_queues && n->vdev.vq_ready[q] && !n->vdev.vqs[q].broken;
@@ -120,6 +122,7 @@ static void queue_broke(struct net_dev *n, unsigned q)
     virtio_needs_reset(&n->vdev, n->vdev.vqs[q].error);
 }
 
+/* Has the thread stopping the pair (pause, reset) asked it to end? */
 static bool stopping(struct net_pair *p)
 {
     return atomic_load_explicit(&p->stop, memory_order_acquire);
@@ -407,6 +410,9 @@ static void set_pairs(struct net_dev *n, unsigned pairs)
             n->be->ops->set_queue_enabled(n->be, i, false);
 }
 
+/* Answer every control command queued (pair 0's worker only): ack OK for
+ * an accepted VQ_PAIRS_SET (then the pair count changes), ERR for the
+ * rest; one interrupt after the batch. */
 static void ctrl_run(struct net_pair *p)
 {
     struct net_dev *n = p->n;
@@ -448,6 +454,8 @@ static void ctrl_run(struct net_pair *p)
 
 /* ---- the worker ---- */
 
+/* Pair p's thread ("net-qN"): RX, TX (and, for pair 0, the control
+ * queue) until p->stop; what it holds then goes back on its rings. */
 static void *worker(void *arg)
 {
     struct net_pair *p = arg;
@@ -531,6 +539,7 @@ static void *worker(void *arg)
 
 /* ---- device ops ---- */
 
+/* Free a stopped pair's buffers and fds. */
 static void pair_free(struct net_pair *p)
 {
     free(p->rx_elem);
@@ -548,6 +557,8 @@ static void pair_free(struct net_pair *p)
     p->started = false;
 }
 
+/* Ask the pair's worker to stop and join it (no-op if not running).
+ * Called by the thread that resets or pauses the device. */
 static void pair_stop(struct net_pair *p)
 {
     if (!p->started)
@@ -558,6 +569,8 @@ static void pair_stop(struct net_pair *p)
     p->started = false;
 }
 
+/* Allocate pair i's buffers and start its worker (all signals blocked).
+ * 0 or -errno (the caller frees what was made). */
 static int pair_start(struct net_dev *n, unsigned i)
 {
     struct net_pair *p = &n->p[i];
@@ -590,6 +603,7 @@ static int pair_start(struct net_dev *n, unsigned i)
     return 0;
 }
 
+/* Does pair i have a queue the driver enabled (and may use it)? */
 static bool pair_wanted(struct net_dev *n, unsigned i)
 {
     struct virtio_dev *d = &n->vdev;
@@ -601,6 +615,7 @@ static bool pair_wanted(struct net_dev *n, unsigned i)
     return i == 0 && cq < d->num_queues && d->vq_ready[cq];
 }
 
+/* ops->reset: stop and join every worker; the rings are forgotten. */
 static void net_reset(struct virtio_dev *d)
 {
     struct net_dev *n = d->priv;
@@ -613,6 +628,8 @@ static void net_reset(struct virtio_dev *d)
     n->active = false;
 }
 
+/* What received frames may carry, from the negotiated GUEST_* features
+ * (each of TSO/UFO needs GUEST_CSUM, as the spec has it). */
 static unsigned offload_flags(const struct virtio_dev *d)
 {
     unsigned f = 0;
@@ -628,6 +645,8 @@ static unsigned offload_flags(const struct virtio_dev *d)
     return f;
 }
 
+/* ops->activate (DRIVER_OK): offloads to the backend, one pair in use,
+ * a worker for each pair the driver enabled. 0 or -errno. */
 static int net_activate(struct virtio_dev *d)
 {
     struct net_dev *n = d->priv;
@@ -650,6 +669,8 @@ static int net_activate(struct virtio_dev *d)
     return 0;
 }
 
+/* ops->quiesce: join every worker (each puts back what it holds); no
+ * guest memory is touched until net_resume. */
 static void net_quiesce(struct virtio_dev *d)
 {
     struct net_dev *n = d->priv;
@@ -664,6 +685,7 @@ static void net_quiesce(struct virtio_dev *d)
     }
 }
 
+/* ops->resume: restart the workers net_quiesce stopped. */
 static void net_resume(struct virtio_dev *d)
 {
     struct net_dev *n = d->priv;
@@ -678,6 +700,7 @@ static void net_resume(struct virtio_dev *d)
     }
 }
 
+/* ops->config_read: mac, status, max_virtqueue_pairs, mtu. */
 static void net_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, uint32_t len)
 {
     struct net_dev *n = d->priv;
@@ -693,6 +716,7 @@ static void net_config_write(struct virtio_dev *d, uint32_t off, const uint8_t *
     /* nothing is writable (the MAC is, only for legacy drivers) */
 }
 
+/* ops->destroy: reset, then free the backend and the device. */
 static void net_destroy(struct virtio_dev *d)
 {
     struct net_dev *n = d->priv;
