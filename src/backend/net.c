@@ -46,11 +46,13 @@ void net_backend_close_fds(struct net_backend *nb)
     }
 }
 
+/* A plain fd carries the header as it is: nothing to tell it. */
 static int fd_set_offload(struct net_backend *nb, unsigned flags)
 {
     return 0;
 }
 
+/* Close the fds and free the backend. */
 static void fd_destroy(struct net_backend *nb)
 {
     net_backend_close_fds(nb);

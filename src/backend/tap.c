@@ -20,6 +20,7 @@ struct tap {
     bool multi;
 };
 
+/* TUNSETOFFLOAD (on the first fd: it is the device's) from NET_OFFLOAD_*. */
 static int tap_set_offload(struct net_backend *nb, unsigned flags)
 {
     unsigned f = 0;
@@ -40,6 +41,7 @@ static int tap_set_offload(struct net_backend *nb, unsigned flags)
     return -errno;
 }
 
+/* TUNSETQUEUE: attach or detach channel q (multi-queue taps only). */
 static int tap_set_queue_enabled(struct net_backend *nb, unsigned q, bool on)
 {
     struct tap *t = (struct tap *)nb;
@@ -53,6 +55,7 @@ static int tap_set_queue_enabled(struct net_backend *nb, unsigned q, bool on)
     return -errno;
 }
 
+/* Close every fd and free the backend. */
 static void tap_destroy(struct net_backend *nb)
 {
     net_backend_close_fds(nb);   /* a tap created here goes away with its last fd */
@@ -72,6 +75,7 @@ bool net_tap_created(const struct net_backend *nb)
     return nb->ops == &tap_ops && ((const struct tap *)nb)->created;
 }
 
+/* A name the kernel takes as one interface (no template, no path). */
 static bool name_ok(const char *name)
 {
     size_t n = strlen(name);

@@ -2,7 +2,13 @@
  * (backend/net.h: a tap, or a socketpair in tests). One worker thread per
  * queue pair moves frames both ways; the control queue is served by pair
  * 0's worker. Every TX chain is checked by virtio_net_tx_parse() (net_hdr.c)
- * and dropped, counted, when malformed. */
+ * and dropped, counted, when malformed.
+ *
+ * Threads: create and destroy run on the thread that builds and frees the
+ * VM; the virtio_dev_ops as virtio.h says (register accesses on vCPU
+ * threads, activate/reset/quiesce/resume never concurrently); the workers
+ * "net-q0".."net-qN" are the only ones touching the rings and the
+ * backend's channels; the statistics are atomics, readable anywhere. */
 #ifndef ARCVMM_VIRTIO_NET_H
 #define ARCVMM_VIRTIO_NET_H
 #include <stddef.h>
