@@ -10,18 +10,20 @@
  * again without waiting while work is left, so RX and TX share the thread
  * fairly.
  *
- * RX: a frame is read with one readv into the held RX buffer followed by
- * a bounce buffer, so a frame that fits the guest's buffer is not copied
- * twice. With MRG_RXBUF what spilled into the bounce buffer is copied into
- * further buffers and all of them are published at once
- * (virtq_push_batch: the driver never sees part of a frame), num_buffers
- * set in the first; when the ring has too few buffers for the frame it
- * waits, pending, for the driver to add more (dropped only when the device
- * holds the whole ring, which no driver can refill). Without it a frame larger than the buffer is dropped
- * and the buffer kept for the next frame. A buffer is held, not pushed,
- * until a frame lands in it; with no buffers the worker stops reading the
- * backend (its queue then fills and drops, as a NIC's does) until the
- * driver adds some.
+ * RX: a frame is read with one readv straight into guest buffers, a
+ * bounce buffer behind them for what does not fit. Without MRG_RXBUF that
+ * is the one buffer the driver posted (a frame larger than it is dropped
+ * and the buffer kept for the next frame). With MRG_RXBUF the worker pops
+ * buffers ahead until they can take a largest frame (at most
+ * NET_HELD_MAX), so a frame lands in place whatever its size; the buffers
+ * it filled are published at once (virtq_push_batch: the driver never sees
+ * part of a frame), num_buffers set in the first, and the rest stay held
+ * for the next frame. Only when the ring had too few buffers does the
+ * overflow get copied into further buffers; when there are none yet the
+ * frame waits, pending, for the driver to add more (dropped only when the
+ * device holds the whole ring, which no driver can refill). With no
+ * buffers the worker stops reading the backend (its queue then fills and
+ * drops, as a NIC's does) until the driver adds some.
  *
  * TX: each chain is checked by virtio_net_tx_parse (net_hdr.c); a
  * malformed one is returned unsent and counted by reason (a debug-level
@@ -29,12 +31,12 @@
  * the checked copy of its header plus the frame in guest memory. A full
  * backend (-EAGAIN) keeps the chain and waits for POLLOUT.
  *
- * Pause (quiesce): each worker stops between frames and is joined; a held
- * RX buffer or TX chain is put back on its ring (virtq_unpop), so nothing
- * the guest posted is lost (a received frame still waiting for buffers
- * is: the one frame a pause may drop) and nothing of the guest's is
- * touched until resume. Reset: the
- * same, and the rings are forgotten.
+ * Pause (quiesce): each worker stops between frames and is joined; held
+ * RX buffers and a held TX chain are put back on their rings (virtq_unpop:
+ * they are always the newest pops, in order), so nothing the guest posted
+ * is lost (a received frame still waiting for buffers is: the one frame a
+ * pause may drop) and nothing of the guest's is touched until resume.
+ * Reset: the same, and the rings are forgotten.
  *
  * Why threads, not the VM's event loop (base/evloop.h): as for blk, a
  * queue pair's worker is busy with one tap fd and two notifies, and a
@@ -58,6 +60,7 @@
 
 #define NET_BATCH    64                  /* frames per direction per pass (and per interrupt) */
 #define NET_BOUNCE   (VIRTIO_NET_HDR_SIZE + VIRTIO_NET_MAX_FRAME + 64)
+#define NET_HELD_MAX 64                  /* mergeable RX buffers popped ahead, at most */
 
 struct net_dev;
 
@@ -80,6 +83,13 @@ struct net_pair {
     struct iovec *iov;                   /* VIRTQ_MAX_IOV + 2 */
     uint16_t heads[VIRTQ_MAX_SIZE];
     uint32_t lens[VIRTQ_MAX_SIZE];
+    /* Mergeable RX: buffers popped ahead (oldest first), enough for a
+     * largest frame when the ring has them, read into with one readv. */
+    unsigned nheld;
+    uint32_t held_total;                 /* their bytes */
+    unsigned held_niov;                  /* their iovecs in held_iov */
+    struct net_held { uint16_t head, iov0, niov; uint32_t len; } held[NET_HELD_MAX];
+    struct iovec *held_iov;              /* IOV_MAX */
 };
 
 struct net_counters {
@@ -232,21 +242,112 @@ static int rx_pop(struct net_pair *p, struct virtq *vq, struct virtq_elem *e, bo
     }
 }
 
-/* Spread the rest of a frame (rest bytes at p->bounce) over further
- * buffers; on success push all of them at once. 1 done; -EAGAIN not
- * enough buffers yet (the extra ones are put back, the frame stays
- * pending and the worker waits for the driver's RX notify); 0 dropped
- * (the driver cannot post more: the device holds the whole ring; or a
- * bad buffer came up inside the frame: then all its buffers go back
- * empty, p->rx_held is cleared); -EIO broken. */
+/* Mergeable RX: return every held buffer and `extra` more (heads and
+ * lens from p->heads[nheld..]) empty, in one batch: a frame is lost. */
+static int rx_return_all(struct net_pair *p, struct virtq *vq, unsigned extra)
+{
+    for (unsigned i = 0; i < p->nheld; i++)
+        p->heads[i] = p->held[i].head;
+    for (unsigned i = 0; i < p->nheld + extra; i++)
+        p->lens[i] = 0;
+    unsigned nb = p->nheld + extra;
+    p->nheld = p->held_niov = 0;
+    p->held_total = 0;
+    return nb && virtq_push_batch(vq, p->heads, p->lens, nb) < 0 ? -EIO : 0;
+}
+
+/* Mergeable RX: pop buffers ahead until the held ones can take a largest
+ * frame (or the ring, NET_HELD_MAX or IOV_MAX runs out). A bad buffer
+ * returns it and every held one empty (nothing held is then popped out of
+ * order, so a pause can put the held ones back). 1 something held, 0 none
+ * (guest notifications are on), -EIO broken. */
+static int rx_gather(struct net_pair *p, struct virtq *vq)
+{
+    struct net_dev *n = p->n;
+    while (p->held_total < VIRTIO_NET_HDR_SIZE + VIRTIO_NET_MAX_FRAME && p->nheld < NET_HELD_MAX) {
+        struct virtq_elem *e = p->rx_more;
+        int r = virtq_pop(vq, e);
+        if (r < 0)
+            return -EIO;
+        if (r == 0) {
+            if (p->nheld == 0 && virtq_enable_notify(vq))
+                continue;
+            break;
+        }
+        if (e->n_out || e->in_len < VIRTIO_NET_HDR_SIZE || e->n_in >= IOV_MAX) {
+            CNT_ADD(n->c.rx_bad_buffers, 1);
+            log_guest_limited(&n->log_rx, "net %s: RX buffer of %u writable bytes in %u pieces, "
+                              "%u readable, refused", n->be->name, e->in_len, e->n_in, e->out_len);
+            p->heads[p->nheld] = e->head;
+            if (rx_return_all(p, vq, 1) < 0)
+                return -EIO;
+            continue;
+        }
+        if (p->held_niov + e->n_in > IOV_MAX - 1) {
+            virtq_unpop(vq, 1);             /* next time */
+            break;
+        }
+        struct net_held *h = &p->held[p->nheld++];
+        h->head = e->head;
+        h->iov0 = (uint16_t)p->held_niov;
+        h->niov = e->n_in;
+        h->len = e->in_len;
+        memcpy(p->held_iov + p->held_niov, e->iov, e->n_in * sizeof(struct iovec));
+        p->held_niov += e->n_in;
+        p->held_total += e->in_len;
+    }
+    if (p->nheld)
+        virtq_disable_notify(vq);
+    return p->nheld > 0;
+}
+
+/* Mergeable RX: publish a frame of len bytes read into the held buffers
+ * (num_buffers set in the first) and keep the rest held for the next. */
+static int rx_publish_held(struct net_pair *p, struct virtq *vq, uint32_t len)
+{
+    unsigned m = 0;
+    uint32_t left = len;
+    while (left) {
+        uint32_t k = left < p->held[m].len ? left : p->held[m].len;
+        p->heads[m] = p->held[m].head;
+        p->lens[m] = k;
+        left -= k;
+        m++;
+    }
+    uint8_t nbuf[2];
+    le16_store(nbuf, (uint16_t)m);
+    virtio_net_iov_write(p->held_iov + p->held[0].iov0, p->held[0].niov,
+                         VIRTIO_NET_HDR_NUM_BUFFERS, nbuf, 2);
+    if (virtq_push_batch(vq, p->heads, p->lens, m) < 0)
+        return -EIO;
+    unsigned iov_used = m < p->nheld ? p->held[m].iov0 : p->held_niov;
+    for (unsigned i = 0; i < m; i++)
+        p->held_total -= p->held[i].len;
+    p->nheld -= m;
+    p->held_niov -= iov_used;
+    memmove(p->held, p->held + m, p->nheld * sizeof(p->held[0]));
+    memmove(p->held_iov, p->held_iov + iov_used, p->held_niov * sizeof(struct iovec));
+    for (unsigned i = 0; i < p->nheld; i++)
+        p->held[i].iov0 = (uint16_t)(p->held[i].iov0 - iov_used);
+    return 0;
+}
+
+/* Mergeable RX: a frame filled every held buffer and `rest` more bytes
+ * wait at p->bounce: spread them over further buffers and publish all at
+ * once. 1 done; -EAGAIN not enough buffers yet (the extra ones are put
+ * back, the frame stays pending and the worker waits for the driver's RX
+ * notify); 0 dropped (the device holds the whole ring, which no driver can
+ * refill -- the held buffers are kept -- or a bad buffer came up: then
+ * every buffer popped goes back empty); -EIO broken. */
 static int rx_merge(struct net_pair *p, struct virtq *vq, uint32_t rest)
 {
     struct net_dev *n = p->n;
-    struct virtq_elem *first = p->rx_elem;
-    unsigned nb = 1;
+    unsigned nb = p->nheld;
     uint32_t off = 0;
-    p->heads[0] = first->head;
-    p->lens[0] = first->in_len;
+    for (unsigned i = 0; i < nb; i++) {
+        p->heads[i] = p->held[i].head;
+        p->lens[i] = p->held[i].len;
+    }
     while (off < rest) {
         int r = nb < vq->size ? rx_pop(p, vq, p->rx_more, false) : 0;
         if (r == 0 && nb < vq->size && virtq_enable_notify(vq))
@@ -254,18 +355,13 @@ static int rx_merge(struct net_pair *p, struct virtq *vq, uint32_t rest)
         if (r < 0)
             return -EIO;
         if (r == 2) {
-            /* the frame is lost; every buffer popped for it goes back
-             * empty, at once, so none is popped twice */
             p->heads[nb] = p->rx_more->head;
-            for (unsigned i = 0; i <= nb; i++)
-                p->lens[i] = 0;
-            p->rx_held = false;
             virtq_disable_notify(vq);
-            return virtq_push_batch(vq, p->heads, p->lens, nb + 1) < 0 ? -EIO : 0;
+            return rx_return_all(p, vq, nb - p->nheld + 1) < 0 ? -EIO : 0;
         }
         if (r == 0) {
             uint16_t held = (uint16_t)(vq->last_avail - vq->used_idx);
-            virtq_unpop(vq, nb - 1);
+            virtq_unpop(vq, nb - p->nheld);
             if (held >= vq->size) {
                 CNT_ADD(n->c.rx_no_buffers, 1);
                 return 0;
@@ -284,8 +380,83 @@ static int rx_merge(struct net_pair *p, struct virtq *vq, uint32_t rest)
     virtq_disable_notify(vq);
     uint8_t nbuf[2];
     le16_store(nbuf, (uint16_t)nb);
-    virtio_net_iov_write(first->iov, first->n_in, VIRTIO_NET_HDR_NUM_BUFFERS, nbuf, 2);
+    virtio_net_iov_write(p->held_iov + p->held[0].iov0, p->held[0].niov,
+                         VIRTIO_NET_HDR_NUM_BUFFERS, nbuf, 2);
+    p->nheld = p->held_niov = 0;
+    p->held_total = 0;
     return virtq_push_batch(vq, p->heads, p->lens, nb) < 0 ? -EIO : 1;
+}
+
+/* Mergeable RX: up to a batch of frames. True if more may be waiting. */
+static bool rx_run_mrg(struct net_pair *p, struct virtq *vq, unsigned q)
+{
+    struct net_dev *n = p->n;
+    unsigned done = 0;
+    bool more = false;
+    int r = 0;
+    while (!stopping(p)) {
+        if (done >= NET_BATCH) {
+            more = true;
+            break;
+        }
+        ssize_t k;
+        if (p->rx_pending) {            /* a frame waiting for more buffers */
+            k = p->rx_pending;
+            r = rx_merge(p, vq, (uint32_t)(k - p->held_total));
+            if (r == -EAGAIN || r == -EIO)
+                break;
+            p->rx_pending = 0;
+        } else {
+            r = rx_gather(p, vq);
+            if (r <= 0) {
+                p->rx_nobuf = r == 0;
+                break;
+            }
+            memcpy(p->iov, p->held_iov, p->held_niov * sizeof(struct iovec));
+            p->iov[p->held_niov].iov_base = p->bounce;
+            p->iov[p->held_niov].iov_len = NET_BOUNCE;
+            k = n->be->ops->readv(n->be, p->idx, p->iov, (int)p->held_niov + 1);
+            if (k == -EAGAIN)
+                break;
+            if (k < 0) {
+                CNT_ADD(n->c.rx_errors, 1);
+                p->backend_dead = true;
+                log_warn_limited(&n->log_backend, "net %s: receiving on queue %u failed: %s; "
+                                 "it carries no more frames", n->be->name, p->idx,
+                                 strerror((int)-k));
+                break;
+            }
+            if ((size_t)k < VIRTIO_NET_HDR_SIZE) {
+                CNT_ADD(n->c.rx_errors, 1);
+                continue;
+            }
+            if ((uint64_t)k <= p->held_total) {
+                r = rx_publish_held(p, vq, (uint32_t)k) < 0 ? -EIO : 1;
+            } else {
+                r = rx_merge(p, vq, (uint32_t)(k - p->held_total));
+                if (r == -EAGAIN) {
+                    p->rx_pending = (uint32_t)k;
+                    break;
+                }
+            }
+            if (r < 0)
+                break;
+        }
+        if (r == 0)
+            continue;                       /* dropped */
+        CNT_ADD(n->c.rx_frames, 1);
+        CNT_ADD(n->c.rx_bytes, (uint64_t)k - VIRTIO_NET_HDR_SIZE);
+        done++;
+    }
+    if (r == -EIO) {
+        p->nheld = p->held_niov = 0;
+        p->held_total = 0;
+        p->rx_pending = 0;
+        queue_broke(n, q);
+    }
+    if (done)
+        virtio_notify_used(&n->vdev, q);
+    return more;
 }
 
 /* Receive up to a batch of frames. True if more may be waiting. */
@@ -296,7 +467,8 @@ static bool rx_run(struct net_pair *p)
     if (p->idx >= atomic_load(&n->pairs) || !queue_usable(n, q) || p->backend_dead)
         return false;
     struct virtq *vq = &n->vdev.vqs[q];
-    bool mrg = virtio_has_feature(&n->vdev, VIRTIO_NET_F_MRG_RXBUF);
+    if (virtio_has_feature(&n->vdev, VIRTIO_NET_F_MRG_RXBUF))
+        return rx_run_mrg(p, vq, q);
     unsigned done = 0;
     bool more = false;
     int r = 0;
@@ -304,20 +476,6 @@ static bool rx_run(struct net_pair *p)
         if (done >= NET_BATCH) {
             more = true;
             break;
-        }
-        if (p->rx_pending) {            /* a frame waiting for more buffers */
-            r = rx_merge(p, vq, p->rx_pending - p->rx_elem->in_len);
-            if (r == -EAGAIN || r == -EIO)
-                break;
-            ssize_t len = p->rx_pending;
-            p->rx_pending = 0;
-            if (r == 0)
-                continue;
-            p->rx_held = false;
-            CNT_ADD(n->c.rx_frames, 1);
-            CNT_ADD(n->c.rx_bytes, (uint64_t)len - VIRTIO_NET_HDR_SIZE);
-            done++;
-            continue;
         }
         if (!p->rx_held) {
             r = rx_pop(p, vq, p->rx_elem, true);
@@ -351,19 +509,8 @@ static bool rx_run(struct net_pair *p)
             continue;                       /* not even a header: the buffer is reused */
         }
         if ((uint64_t)k > e->in_len) {
-            if (!mrg) {
-                CNT_ADD(n->c.rx_too_big, 1);
-                continue;
-            }
-            r = rx_merge(p, vq, (uint32_t)(k - e->in_len));
-            if (r == -EAGAIN) {
-                p->rx_pending = (uint32_t)k;
-                break;
-            }
-            if (r < 0)
-                break;
-            if (r == 0)
-                continue;                   /* dropped (its first buffer kept or returned) */
+            CNT_ADD(n->c.rx_too_big, 1);
+            continue;                       /* the buffer is kept for the next frame */
         } else {
             uint8_t one[2];
             le16_store(one, 1);
@@ -380,7 +527,6 @@ static bool rx_run(struct net_pair *p)
     }
     if (r == -EIO) {
         p->rx_held = false;
-        p->rx_pending = 0;
         queue_broke(n, q);
     }
     if (done)
@@ -531,6 +677,9 @@ static void *worker(void *arg)
      * nothing; after a reset the rings are forgotten anyway). */
     if (p->rx_held)
         virtq_unpop(&d->vqs[rxq], 1);
+    if (p->nheld)
+        virtq_unpop(&d->vqs[rxq], p->nheld);   /* mergeable: the newest pops, in order */
+    p->nheld = 0;
     if (p->tx_held)
         virtq_unpop(&d->vqs[txq], 1);
     p->rx_held = p->tx_held = false;
@@ -547,11 +696,13 @@ static void pair_free(struct net_pair *p)
     free(p->tx_elem);
     free(p->bounce);
     free(p->tx_bounce);
+    free(p->held_iov);
     free(p->iov);
     if (p->stop_fd >= 0)
         close(p->stop_fd);
     p->rx_elem = p->rx_more = p->tx_elem = NULL;
     p->bounce = p->tx_bounce = NULL;
+    p->held_iov = NULL;
     p->iov = NULL;
     p->stop_fd = -1;
     p->started = false;
@@ -585,9 +736,10 @@ static int pair_start(struct net_dev *n, unsigned i)
     p->tx_elem = malloc(sizeof(*p->tx_elem));
     p->bounce = malloc(NET_BOUNCE);
     p->tx_bounce = malloc(NET_BOUNCE);
+    p->held_iov = malloc(IOV_MAX * sizeof(*p->held_iov));
     p->iov = malloc((VIRTQ_MAX_IOV + 2) * sizeof(*p->iov));
     if (!p->rx_elem || !p->rx_more || !p->tx_elem || !p->bounce || !p->tx_bounce ||
-        !p->iov)
+        !p->iov || !p->held_iov)
         return -ENOMEM;
     sigset_t all, old;
     sigfillset(&all);

@@ -772,41 +772,47 @@ static void t_dev_rx_mrg_ring_full(void)
     drv_close(&v);
 }
 
-/* Mergeable: a bad buffer (device-readable) inside a frame: the frame is
- * dropped and every buffer popped for it is returned empty, each once;
- * RX goes on with the next buffer. */
+/* Mergeable: a bad buffer (device-readable) among those popped ahead:
+ * it and the buffers held before it go back empty, each once, and RX goes
+ * on with the buffers after it. */
 static void t_dev_rx_mrg_bad_buffer(void)
 {
     struct drv v;
     CHECK_EQ(drv_open(&v, 1, ALL_F), 0);
-    uint64_t a0, a2, bad = galloc(&v, 64, 8);
+    uint64_t a0, a2, a3, a4, bad = galloc(&v, 64, 8);
     uint16_t h0 = post_rx(&v, 0, 256, 1, &a0);
     struct buf b = { bad, 64, false };
     uint16_t hb = post(&v, 0, &b, 1);
     uint16_t h2 = post_rx(&v, 0, 256, 1, &a2);
+    uint16_t h3 = post_rx(&v, 0, 256, 1, &a3);
+    uint16_t h4 = post_rx(&v, 0, 256, 1, &a4);
     kick(&v, 0);
     CHECK_EQ(peer_send(v.peer[0], 400, 1), 0);
     CHECK_EQ(peer_send(v.peer[0], 50, 2), 0);
-    CHECK_EQ(wait_used(&v, 0, 3), 0);
-    uint32_t id, len;
-    pop_used(&v, 0, &id, &len);
-    CHECK_EQ(id, h0);
-    CHECK_EQ(len, 0);
-    pop_used(&v, 0, &id, &len);
-    CHECK_EQ(id, hb);
-    CHECK_EQ(len, 0);
-    pop_used(&v, 0, &id, &len);
-    CHECK_EQ(id, h2);
-    CHECK_EQ(len, 62);
-    uint8_t want[50];
+    CHECK_EQ(wait_used(&v, 0, 5), 0);
+    const uint16_t want_id[5] = { h0, hb, h2, h3, h4 };
+    const uint32_t want_len[5] = { 0, 0, 256, 156, 62 };
+    uint8_t got[412];
+    for (unsigned i = 0; i < 5; i++) {
+        uint32_t id, len;
+        pop_used(&v, 0, &id, &len);
+        CHECK_EQ(id, want_id[i]);
+        CHECK_EQ(len, want_len[i]);
+    }
+    memcpy(got, g(&v, a2), 256);
+    memcpy(got + 256, g(&v, a3), 156);
+    CHECK_EQ(le16_load(got + VIRTIO_NET_HDR_NUM_BUFFERS), 2);
+    uint8_t want[400];
+    fill(want, 400, 1);
+    CHECK(!memcmp(got + 12, want, 400));
     fill(want, 50, 2);
-    CHECK(!memcmp((uint8_t *)g(&v, a2) + 12, want, 50));
-    CHECK_EQ(le16_load((uint8_t *)g(&v, a2) + VIRTIO_NET_HDR_NUM_BUFFERS), 1);
-    CHECK_EQ(used_idx(&v, 0), 3);
+    CHECK(!memcmp((uint8_t *)g(&v, a4) + 12, want, 50));
+    CHECK_EQ(le16_load((uint8_t *)g(&v, a4) + VIRTIO_NET_HDR_NUM_BUFFERS), 1);
+    CHECK_EQ(used_idx(&v, 0), 5);
     struct virtio_net_stats st;
     virtio_net_get_stats(v.d, &st);
     CHECK_EQ(st.rx_bad_buffers, 1);
-    CHECK_EQ(st.rx_frames, 1);
+    CHECK_EQ(st.rx_frames, 2);
     drv_close(&v);
 }
 
