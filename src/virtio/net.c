@@ -394,7 +394,9 @@ static bool rx_run_mrg(struct net_pair *p, struct virtq *vq, unsigned q)
     unsigned done = 0;
     bool more = false;
     int r = 0;
-    while (!stopping(p)) {
+    /* the pair count is re-read per frame: once the driver has lowered
+     * it, this pair delivers at most the frame it was placing */
+    while (!stopping(p) && p->idx < atomic_load(&n->pairs)) {
         if (done >= NET_BATCH) {
             more = true;
             break;
@@ -472,7 +474,9 @@ static bool rx_run(struct net_pair *p)
     unsigned done = 0;
     bool more = false;
     int r = 0;
-    while (!stopping(p)) {
+    /* the pair count is re-read per frame: once the driver has lowered
+     * it, this pair delivers at most the frame it was placing */
+    while (!stopping(p) && p->idx < atomic_load(&n->pairs)) {
         if (done >= NET_BATCH) {
             more = true;
             break;
