@@ -1153,6 +1153,39 @@ static void t_tap_errors(void)
     CHECK_EQ(net_tap_open("avtx", 99, 0, &nb, err, sizeof(err)), -EINVAL);
 }
 
+/* An existing (persistent) tap is attached to and left in place. */
+static void t_tap_existing(void)
+{
+    char name[IFNAMSIZ];
+    snprintf(name, sizeof(name), "ave%d", (int)(getpid() % 100000));
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    CHECK(fd >= 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    CHECK_EQ(ioctl(fd, TUNSETIFF, &ifr), 0);
+    CHECK_EQ(ioctl(fd, TUNSETPERSIST, 1), 0);
+    close(fd);
+    struct net_backend *nb;
+    char err[256];
+    int r = net_tap_open(name, 1, 0, &nb, err, sizeof(err));
+    bool created = r == 0 && net_tap_created(nb);
+    if (r == 0)
+        nb->ops->destroy(nb);
+    bool still = if_nametoindex(name) != 0;
+    /* remove it again, whatever happened */
+    fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd >= 0 && ioctl(fd, TUNSETIFF, &ifr) == 0)
+        ioctl(fd, TUNSETPERSIST, 0);
+    if (fd >= 0)
+        close(fd);
+    CHECK_EQ(r, 0);
+    CHECK(!created);
+    CHECK(still);
+    CHECK_EQ(if_nametoindex(name), 0);
+}
+
 /* Multi-queue: one fd per pair; queues detach and attach again. */
 static void t_tap_mq(void)
 {
@@ -1347,10 +1380,11 @@ int main(void)
     RUN(t_tap_errors);
     if (tap_usable()) {
         RUN(t_tap);
+        RUN(t_tap_existing);
         RUN(t_tap_mq);
         RUN(t_tap_device_mq);
     } else {
-        printf("skip t_tap, t_tap_mq, t_tap_device_mq: %s (not run, not counted)\n", tap_skip);
+        printf("skip t_tap, t_tap_existing, t_tap_mq, t_tap_device_mq: %s (not run, not counted)\n", tap_skip);
     }
     return harness_done();
 }
