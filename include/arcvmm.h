@@ -23,6 +23,8 @@ enum arcvmm_console_mode {
 
 #define ARCVMM_MAX_DISKS 8
 
+#define ARCVMM_MAX_NETS 4
+
 /* How virtio devices reach the guest. */
 enum arcvmm_transport {
     ARCVMM_TRANSPORT_MMIO,    /* virtio-mmio windows (ACPI LNRO0005 / FDT virtio,mmio) */
@@ -33,6 +35,17 @@ struct arcvmm_disk {
     const char *path;         /* raw image file */
     int readonly;             /* guest writes fail, the file is opened read-only */
     const char *serial;       /* VIRTIO_BLK_T_GET_ID answer (<= 20 bytes), or NULL */
+};
+
+/* A virtio-net NIC on a tap. The tap is attached to if it exists (for
+ * queues > 1 it must be multi-queue), else created (needs CAP_NET_ADMIN)
+ * and removed when the VM ends. */
+struct arcvmm_net {
+    const char *tap;          /* the tap's name (required, < 16 bytes) */
+    uint8_t mac[6];           /* the guest's MAC (unicast, not all zeros) */
+    int has_mac;              /* 0: a default MAC, see arcvmm_net_default_mac */
+    int queues;               /* queue pairs, 1..cpus (0: 1) */
+    int mtu;                  /* 68..65535 (0: 1500); applied to a tap arcvmm creates */
 };
 
 struct arcvmm_config {
@@ -47,6 +60,8 @@ struct arcvmm_config {
     int console_out_fd;       /* STDIO mode: output fd (default 1) */
     struct arcvmm_disk disks[ARCVMM_MAX_DISKS];  /* virtio-blk, /dev/vda, vdb, ... */
     int ndisks;
+    struct arcvmm_net nets[ARCVMM_MAX_NETS];     /* virtio-net, eth0, eth1, ... */
+    int nnets;
     enum arcvmm_transport transport;  /* every virtio device's (default ARCVMM_TRANSPORT_DEFAULT) */
     /* 1: let the host's KSM merge guest RAM pages that are identical to
      * other pages on the host (MADV_MERGEABLE). Saves memory when many
@@ -95,6 +110,11 @@ const char *arcvmm_version(void);
 void arcvmm_config_init(struct arcvmm_config *cfg);
 /* Largest vCPU count this host's hypervisor and arcvmm support, or a negative errno. */
 int arcvmm_max_cpus(void);
+/* The MAC a NIC gets without one: locally administered unicast
+ * 02:ac:XX:XX:XX:XX, XX the FNV-1a hash of the tap name and the NIC's
+ * index, so the same configuration gives the same MACs on every run and
+ * two NICs of one VM differ. */
+void arcvmm_net_default_mac(const char *tap, int index, uint8_t mac[6]);
 /* Validate cfg, create the VM and load the guest. On failure *out is NULL and
  * err holds one line naming the bad input and the reason. */
 int arcvmm_create(const struct arcvmm_config *cfg, struct arcvmm **out, char *err, size_t errlen);

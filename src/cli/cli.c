@@ -35,6 +35,14 @@ static const char usage_text[] =
     "                     raw disk image as virtio-blk (/dev/vda, vdb, ... in\n"
     "                     order); ro: read-only; id: serial the guest reads\n"
     "                     (at most 20 bytes). Repeatable, up to 8 disks.\n"
+    "  --net tap=NAME[,mac=MAC][,queues=N][,mtu=N]\n"
+    "                     a virtio-net NIC on tap NAME (eth0, eth1, ... in order),\n"
+    "                     attached to if it exists, else created and removed at\n"
+    "                     exit (needs CAP_NET_ADMIN). mac: aa:bb:cc:dd:ee:ff,\n"
+    "                     unicast (default 02:ac:... from NAME and the NIC's\n"
+    "                     index); queues: queue pairs, 1..--cpus (a tap made\n"
+    "                     multi_queue for more than 1); mtu: 68..65535 (1500).\n"
+    "                     Repeatable, up to 4 NICs.\n"
     "  --transport T      how virtio devices attach: pci (default) or mmio\n"
     "                     (virtio-pci with MSI-X on a PCI host bridge)\n"
     "  --mem-merge        let the host's KSM merge identical guest RAM pages\n"
@@ -111,6 +119,87 @@ static int parse_disk(struct cli *c, char *arg, char *err, size_t errlen)
     return 0;
 }
 
+/* "aa:bb:cc:dd:ee:ff" (hex, ':' or '-'). 0 or -EINVAL. */
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+    for (int i = 0; i < 6; i++) {
+        int v = 0;
+        for (int k = 0; k < 2; k++, s++) {
+            char ch = *s;
+            int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 :
+                    ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+            if (d < 0)
+                return -EINVAL;
+            v = v * 16 + d;
+        }
+        mac[i] = (uint8_t)v;
+        if (i < 5 && *s != ':' && *s != '-')
+            return -EINVAL;
+        if (i < 5)
+            s++;
+    }
+    return *s ? -EINVAL : 0;
+}
+
+/* tap=NAME[,mac=MAC][,queues=N][,mtu=N] -> the next NIC slot. The string
+ * is modified. */
+static int parse_net(struct cli *c, char *arg, char *err, size_t errlen)
+{
+    if (c->cfg.nnets >= ARCVMM_MAX_NETS) {
+        snprintf(err, errlen, "--net: at most %d NICs", ARCVMM_MAX_NETS);
+        return -EINVAL;
+    }
+    struct arcvmm_net *n = &c->cfg.nets[c->cfg.nnets];
+    memset(n, 0, sizeof(*n));
+    char *save = NULL, *tok = strtok_r(arg, ",", &save);
+    if (!tok || arg[0] == ',') {
+        snprintf(err, errlen, "--net: a backend is needed (tap=NAME[,mac=MAC][,queues=N][,mtu=N])");
+        return -EINVAL;
+    }
+    if (strncmp(tok, "tap", 3) || (tok[3] && tok[3] != '=')) {
+        snprintf(err, errlen, "--net: unknown backend '%s' (tap=NAME)", tok);
+        return -EINVAL;
+    }
+    if (tok[3] != '=' || !tok[4]) {
+        snprintf(err, errlen, "--net: tap needs a name (tap=NAME)");
+        return -EINVAL;
+    }
+    n->tap = tok + 4;
+    unsigned long long v;
+    while ((tok = strtok_r(NULL, ",", &save)) != NULL) {
+        if (!strncmp(tok, "mac=", 4)) {
+            if (parse_mac(tok + 4, n->mac) < 0) {
+                snprintf(err, errlen, "--net: mac '%s' is not six hex bytes (aa:bb:cc:dd:ee:ff)",
+                         tok + 4);
+                return -EINVAL;
+            }
+            if (n->mac[0] & 1) {
+                snprintf(err, errlen, "--net: mac %s is a multicast address", tok + 4);
+                return -EINVAL;
+            }
+            static const uint8_t zero[6];
+            if (!memcmp(n->mac, zero, 6)) {
+                snprintf(err, errlen, "--net: mac %s is all zeros", tok + 4);
+                return -EINVAL;
+            }
+            n->has_mac = 1;
+        } else if (!strncmp(tok, "queues=", 7)) {
+            if (parse_num("--net queues", tok + 7, 1, 16, &v, err, errlen) < 0)
+                return -EINVAL;
+            n->queues = (int)v;
+        } else if (!strncmp(tok, "mtu=", 4)) {
+            if (parse_num("--net mtu", tok + 4, 68, 65535, &v, err, errlen) < 0)
+                return -EINVAL;
+            n->mtu = (int)v;
+        } else {
+            snprintf(err, errlen, "--net: unknown option '%s' (mac=, queues= or mtu=)", tok);
+            return -EINVAL;
+        }
+    }
+    c->cfg.nnets++;
+    return 0;
+}
+
 /* Locate the default guest: $ARCVMM_GUEST_DIR or <dir of exe>/guest. */
 static int default_guest(struct cli *c, char *err, size_t errlen)
 {
@@ -168,7 +257,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
     }
     c->cmd = CLI_RUN;
     enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_DISK, O_TRANSPORT,
-           O_MEM_MERGE };
+           O_MEM_MERGE, O_NET };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
@@ -178,6 +267,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         { "console", required_argument, NULL, O_CONSOLE },
         { "disk", required_argument, NULL, O_DISK },
         { "transport", required_argument, NULL, O_TRANSPORT },
+        { "net", required_argument, NULL, O_NET },
         { "mem-merge", no_argument, NULL, O_MEM_MERGE },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -217,6 +307,10 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
             break;
         case O_DISK:
             if (parse_disk(c, optarg, err, errlen) < 0)
+                return -EINVAL;
+            break;
+        case O_NET:
+            if (parse_net(c, optarg, err, errlen) < 0)
                 return -EINVAL;
             break;
         case O_TRANSPORT:

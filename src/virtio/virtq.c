@@ -300,6 +300,37 @@ int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
     return 0;
 }
 
+int virtq_push_batch(struct virtq *q, const uint16_t *heads, const uint32_t *written, unsigned n)
+{
+    if (unlikely(q->broken || !q->used_hva))
+        return -EIO;
+    if (unlikely(n > q->size))
+        return -EINVAL;
+    for (unsigned i = 0; i < n; i++)
+        if (unlikely(heads[i] >= q->size))
+            return -EINVAL;
+    uint16_t old = q->used_idx;
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t *el = used_elem(q, (uint16_t)(old + i) & (q->size - 1));
+        guest_store32(el, heads[i]);
+        guest_store32(el + 4, written[i]);
+    }
+    /* the elements must be visible before the index that publishes them */
+    atomic_thread_fence(memory_order_release);
+    uint16_t new = (uint16_t)(old + n);
+    guest_store16(used_idx(q), new);
+    q->used_idx = new;
+    if (unlikely((int16_t)(new - q->signalled_used) < (uint16_t)(new - old)))
+        q->signalled_valid = false;
+    return 0;
+}
+
+void virtq_unpop(struct virtq *q, unsigned n)
+{
+    q->last_avail = (uint16_t)(q->last_avail - n);
+    q->avail_ready = (uint16_t)(q->avail_ready + n);
+}
+
 bool virtq_should_notify(struct virtq *q)
 {
     if (unlikely(!q->used_hva))

@@ -75,6 +75,15 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e);
  * 0, -EIO (queue broken) or -EINVAL (head >= size: a device bug; the
  * caller must push only heads it popped). Publishes used->idx. */
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written);
+/* Give back n elements at once (heads[i] with written[i] bytes) and
+ * publish used->idx only after the last: the driver sees all or none of
+ * them (virtio-net's mergeable RX buffers of one packet). 0, -EIO or
+ * -EINVAL (n > size or a head >= size; nothing written then). */
+int virtq_push_batch(struct virtq *q, const uint16_t *heads, const uint32_t *written, unsigned n);
+/* Put the last n popped (and not pushed) elements back: the next pops
+ * return them again. For a device that stops with elements it did not use
+ * (a pause), so that none is lost. */
+void virtq_unpop(struct virtq *q, unsigned n);
 /* After a batch of pushes: should the driver be interrupted (honours
  * VIRTQ_AVAIL_F_NO_INTERRUPT, or used_event with EVENT_IDX)? Updates the
  * bookkeeping, so call once per batch and interrupt iff it returns true. */

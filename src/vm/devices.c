@@ -7,12 +7,51 @@
 
 #include "arch/arch.h"
 #include "devmgr/devmgr.h"
+#include "backend/tap.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "vm/vm.h"
 
 bool vm_cfg_has_virtio(const struct arcvmm_config *cfg)
 {
-    return cfg->ndisks > 0;
+    return cfg->ndisks > 0 || cfg->nnets > 0;
+}
+
+void arcvmm_net_default_mac(const char *tap, int index, uint8_t mac[6])
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = tap ? tap : ""; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    for (int i = 0; i < 4; i++)
+        h = (h ^ (uint8_t)(index >> (8 * i))) * 16777619u;
+    mac[0] = 0x02;                  /* locally administered, unicast */
+    mac[1] = 0xac;
+    for (int i = 0; i < 4; i++)
+        mac[2 + i] = (uint8_t)(h >> (8 * i));
+}
+
+/* The NICs, in the order given (eth0, eth1, ...). */
+static int create_nets(struct vm *vm, enum devmgr_transport kind, char *err, size_t errlen)
+{
+    for (int i = 0; i < vm->cfg.nnets; i++) {
+        const struct arcvmm_net *net = &vm->cfg.nets[i];
+        unsigned pairs = net->queues > 0 ? (unsigned)net->queues : 1;
+        struct net_backend *be;
+        int r = net_tap_open(net->tap, pairs, net->mtu > 0 ? (unsigned)net->mtu : 0, &be, err, errlen);
+        if (r < 0)
+            return r;
+        struct virtio_net_cfg nc = { .backend = be, .pairs = pairs, .mtu = (uint16_t)net->mtu };
+        if (net->has_mac)
+            memcpy(nc.mac, net->mac, 6);
+        else
+            arcvmm_net_default_mac(net->tap, i, nc.mac);
+        struct virtio_dev *d;
+        if ((r = virtio_net_create(&nc, &vm->mem, &d, err, errlen)) < 0)
+            return r;
+        if ((r = devmgr_attach_virtio(&vm->devs, d, kind, err, errlen)) < 0)
+            return r;
+    }
+    return 0;
 }
 
 int vm_create_devices(struct vm *vm, char *err, size_t errlen)
@@ -34,6 +73,10 @@ int vm_create_devices(struct vm *vm, char *err, size_t errlen)
         if ((r = devmgr_attach_virtio(&vm->devs, d, kind, err, errlen)) < 0)
             return r;
     }
+    /* after the disks: the NICs (see vm/devices.h for the whole order) */
+    int r = create_nets(vm, kind, err, errlen);
+    if (r < 0)
+        return r;
     return devmgr_finish(&vm->devs, err, errlen);
 }
 

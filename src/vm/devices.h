@@ -3,8 +3,9 @@
  *
  * Attach order (it fixes each device's slot, window and interrupt, so it
  * never changes between runs of the same configuration): the disks in
- * the order given (/dev/vda, vdb, ...). Devices added later go after
- * them, one kind at a time, in this order: network, vsock, the rest. */
+ * the order given (/dev/vda, vdb, ...), then the NICs (virtio-net, one
+ * per --net, in the order given: eth0, eth1, ...). Devices added later go
+ * after them, one kind at a time, in this order: vsock, the rest. */
 #ifndef ARCVMM_DEVICES_H
 #define ARCVMM_DEVICES_H
 #include <stdbool.h>
@@ -18,7 +19,8 @@ struct vm;
  * transport needs, e.g. arm64's ITS for virtio-pci's MSI-X)? */
 bool vm_cfg_has_virtio(const struct arcvmm_config *cfg);
 
-/* Every virtio device the config asks for: disks (virtio-blk), ... */
+/* Every virtio device the config asks for: disks (virtio-blk), NICs
+ * (virtio-net on a tap), ... */
 int vm_create_devices(struct vm *vm, char *err, size_t errlen);
 /* Stop and free every device; safe on a partially created VM. */
 void vm_destroy_devices(struct vm *vm);

@@ -100,6 +100,33 @@ static int check_config(const struct arcvmm_config *cfg, char *err, size_t errle
         snprintf(err, errlen, "disks: %d is more than the %d supported", cfg->ndisks, ARCVMM_MAX_DISKS);
         return -EINVAL;
     }
+    if (cfg->nnets < 0 || cfg->nnets > ARCVMM_MAX_NETS) {
+        snprintf(err, errlen, "nets: %d is more than the %d supported", cfg->nnets, ARCVMM_MAX_NETS);
+        return -EINVAL;
+    }
+    for (int i = 0; i < cfg->nnets; i++) {
+        const struct arcvmm_net *n = &cfg->nets[i];
+        static const uint8_t zero[6];
+        if (!n->tap || !*n->tap) {
+            snprintf(err, errlen, "net %d: no tap name given", i);
+            return -EINVAL;
+        }
+        if (n->has_mac && ((n->mac[0] & 1) || !memcmp(n->mac, zero, 6))) {
+            snprintf(err, errlen, "net %s: mac %02x:%02x:%02x:%02x:%02x:%02x is %s", n->tap,
+                     n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
+                     (n->mac[0] & 1) ? "a multicast address" : "all zeros");
+            return -EINVAL;
+        }
+        if (n->queues < 0 || n->queues > cfg->cpus) {
+            snprintf(err, errlen, "net %s: %d queues but %d vCPU%s (at most one queue pair per vCPU)",
+                     n->tap, n->queues, cfg->cpus, cfg->cpus == 1 ? "" : "s");
+            return -EINVAL;
+        }
+        if (n->mtu != 0 && (n->mtu < 68 || n->mtu > 65535)) {
+            snprintf(err, errlen, "net %s: mtu %d is out of range (68..65535)", n->tap, n->mtu);
+            return -EINVAL;
+        }
+    }
     if (cfg->transport != ARCVMM_TRANSPORT_MMIO && cfg->transport != ARCVMM_TRANSPORT_PCI) {
         snprintf(err, errlen, "transport: %d is neither mmio nor pci", (int)cfg->transport);
         return -EINVAL;
@@ -134,6 +161,10 @@ static int copy_config(struct vm *vm, const struct arcvmm_config *cfg)
         dst[4 + 2 * i] = &vm->cfg.disks[i].path;
         src[5 + 2 * i] = cfg->disks[i].serial;
         dst[5 + 2 * i] = &vm->cfg.disks[i].serial;
+    }
+    for (int i = 0; i < ARCVMM_MAX_NETS; i++) {
+        src[4 + 2 * ARCVMM_MAX_DISKS + i] = cfg->nets[i].tap;
+        dst[4 + 2 * ARCVMM_MAX_DISKS + i] = &vm->cfg.nets[i].tap;
     }
     for (int i = 0; i < N; i++) {
         if (!src[i])

@@ -87,6 +87,45 @@ static void t_usage_errors(void)
     CHECK(strstr(err, "unexpected argument 'stray'") != NULL);
 }
 
+static void t_net(void)
+{
+    struct cli c;
+    char err[256];
+    char a1[] = "tap=tap0,mac=02:AB:cd:00:00:0f,queues=2,mtu=9000", a2[] = "tap=tap1";
+    CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", "--net", a1, "--net", a2, NULL), 0);
+    CHECK_EQ(c.cfg.nnets, 2);
+    CHECK(!strcmp(c.cfg.nets[0].tap, "tap0"));
+    CHECK(c.cfg.nets[0].has_mac);
+    static const uint8_t mac[6] = { 0x02, 0xab, 0xcd, 0, 0, 0x0f };
+    CHECK(!memcmp(c.cfg.nets[0].mac, mac, 6));
+    CHECK_EQ(c.cfg.nets[0].queues, 2);
+    CHECK_EQ(c.cfg.nets[0].mtu, 9000);
+    CHECK(!strcmp(c.cfg.nets[1].tap, "tap1"));
+    CHECK(!c.cfg.nets[1].has_mac);
+    CHECK_EQ(c.cfg.nets[1].queues, 0);
+    CHECK(strstr(cli_usage(), "--net tap=NAME"));
+    /* the default MAC: locally administered unicast, stable, per index */
+    uint8_t m0[6], m0b[6], m1[6], n0[6];
+    arcvmm_net_default_mac("tap0", 0, m0);
+    arcvmm_net_default_mac("tap0", 0, m0b);
+    arcvmm_net_default_mac("tap0", 1, m1);
+    arcvmm_net_default_mac("tap9", 0, n0);
+    CHECK_EQ(m0[0], 0x02);
+    CHECK(!memcmp(m0, m0b, 6));
+    CHECK(memcmp(m0, m1, 6) != 0);
+    CHECK(memcmp(m0, n0, 6) != 0);
+    const char *bad[] = { "user", "tap", "tap=", "tapx=y", "tap=t,mac=1:2:3:4:5:6",
+                          "tap=t,mac=02:00:00:00:00:01:00", "tap=t,mac=03:00:00:00:00:01",
+                          "tap=t,mac=00:00:00:00:00:00", "tap=t,queues=0", "tap=t,queues=17",
+                          "tap=t,mtu=67", "tap=t,mtu=65536", "tap=t,foo", ",tap=t" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char b[64];
+        snprintf(b, sizeof(b), "%s", bad[i]);
+        CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", "--net", b, NULL), -EINVAL);
+        CHECK(strstr(err, "--net") != NULL);
+    }
+}
+
 static void t_default_guest_dir(void)
 {
     struct cli c;
@@ -104,5 +143,6 @@ int main(void)
     RUN(t_bad_numbers);
     RUN(t_usage_errors);
     RUN(t_default_guest_dir);
+    RUN(t_net);
     return harness_done();
 }

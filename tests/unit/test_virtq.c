@@ -253,6 +253,45 @@ static void t_single_and_batch(void)
     fake_free(&f);
 }
 
+/* push_batch publishes all entries with one index store (across the
+ * wrap); bad heads or too many entries write nothing. unpop hands the
+ * last pops back in order, also when they were read from a batch. */
+static void t_push_batch_unpop(void)
+{
+    struct fake f;
+    struct virtq_elem *e = elem();
+    CHECK_EQ(fake_init(&f, 4, false, false), 0);
+    for (unsigned i = 0; i < 4; i++)
+        desc(&f, DESC_GPA, i, DATA_GPA + 0x100 * i, 16, VIRTQ_DESC_F_WRITE, 0);
+    avail_add(&f, 2);
+    avail_add(&f, 0);
+    avail_add(&f, 3);
+    CHECK_EQ(virtq_pop(&f.q, e), 1);
+    CHECK_EQ(virtq_pop(&f.q, e), 1);
+    CHECK_EQ(virtq_pop(&f.q, e), 1);
+    CHECK_EQ(e->head, 3);
+    virtq_unpop(&f.q, 2);
+    CHECK_EQ(virtq_pop(&f.q, e), 1);
+    CHECK_EQ(e->head, 0);
+    CHECK_EQ(virtq_pop(&f.q, e), 1);
+    CHECK_EQ(e->head, 3);
+    CHECK_EQ(virtq_pop(&f.q, e), 0);
+    f.q.used_idx = 65534;                        /* the batch crosses the wrap */
+    const uint16_t heads[3] = { 2, 0, 3 }, bad[2] = { 1, 4 };
+    const uint32_t lens[3] = { 16, 16, 5 };
+    CHECK_EQ(virtq_push_batch(&f.q, bad, lens, 2), -EINVAL);
+    CHECK_EQ(virtq_push_batch(&f.q, heads, lens, 5), -EINVAL);
+    CHECK_EQ(used_idx(&f), 0);
+    CHECK_EQ(f.q.used_idx, 65534);
+    CHECK_EQ(virtq_push_batch(&f.q, heads, lens, 3), 0);
+    CHECK_EQ(used_idx(&f), 1);
+    CHECK_EQ(used_id(&f, 2), 2);
+    CHECK_EQ(used_id(&f, 3), 0);
+    CHECK_EQ(used_id(&f, 0), 3);
+    CHECK_EQ(used_len(&f, 0), 5);
+    fake_free(&f);
+}
+
 static void t_indirect(void)
 {
     struct fake f;
@@ -786,6 +825,7 @@ int main(void)
     RUN(t_empty);
     RUN(t_chain_out_in);
     RUN(t_single_and_batch);
+    RUN(t_push_batch_unpop);
     RUN(t_indirect);
     RUN(t_indirect_ends_chain);
     RUN(t_zero_length_skipped);

@@ -25,6 +25,12 @@
  *   blk-flood=N    N OUT requests to sector 1, one after the other; print
  *                  how many came back IOERR (a read-only disk refuses, and
  *                  the VMM logs, every one: a guest-error flood)
+ *   net-bad        virtio-net (device id 1) with VERSION_1, CSUM and
+ *                  HOST_TSO4 (not HOST_UFO), TX queue (1) only: one chain
+ *                  of each malformed kind (short long gso csum flags
+ *                  writable), each followed by a good frame, then a broken
+ *                  ring (a head past the queue), a reset and a good frame;
+ *                  prints "testguest: net-tx KIND RESULT" for each
  *   blk-regs       read nine registers REG_ROUNDS times each (no
  *                  poll_pause: reads of a directly readable window cost no
  *                  exit), print their values and how often one changed
@@ -705,6 +711,179 @@ static void cmd_bad(enum bad_kind kind)
 	put_str("testguest: recovered\n");
 }
 
+/* ---- virtio-net: malformed TX chains ---- */
+
+#define VIRTIO_ID_NET       1
+#define F_LO_NET_CSUM       (1u << 0)
+#define F_LO_NET_HOST_TSO4  (1u << 11)
+#define NET_TXQ             1
+
+/* A frame's header and bytes: the host test looks for ethertype 0x88b5
+ * and the byte after it ('G' good, 'B' malformed). */
+static struct {
+	uint8_t hdr[12];
+	uint8_t frame[64];
+	uint8_t spare[16];
+} net_buf __attribute__((aligned(4096)));
+
+static int net_probe_init(struct blk *b)
+{
+	uint32_t st;
+
+#ifdef __aarch64__
+	b->base = virtio_mmio_base(0);
+#else
+	b->base = VMMIO_BASE;
+#endif
+	b->avail_idx = b->used_idx = 0;
+	b->indirect = 0;
+	if (rd(b, R_MAGIC) != MMIO_MAGIC || rd(b, R_VERSION) != 2 ||
+	    rd(b, R_DEVICE_ID) != VIRTIO_ID_NET) {
+		put_str("testguest: no virtio-net\n");
+		return -1;
+	}
+	if (blk_reset(b) < 0)
+		return -1;
+	wr(b, R_STATUS, S_ACKNOWLEDGE);
+	wr(b, R_STATUS, S_ACKNOWLEDGE | S_DRIVER);
+	wr(b, R_DEV_FEATURES_SEL, 0);
+	b->feat_lo = rd(b, R_DEV_FEATURES);
+	b->drv_lo = b->feat_lo & (F_LO_NET_CSUM | F_LO_NET_HOST_TSO4);
+	b->drv_hi = F_HI_VERSION_1;
+	wr(b, R_DRV_FEATURES_SEL, 0);
+	wr(b, R_DRV_FEATURES, b->drv_lo);
+	wr(b, R_DRV_FEATURES_SEL, 1);
+	wr(b, R_DRV_FEATURES, b->drv_hi);
+	wr(b, R_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK);
+	if (!(rd(b, R_STATUS) & S_FEATURES_OK)) {
+		init_failed(b, "net FEATURES_OK did not stick", rd(b, R_STATUS));
+		return -1;
+	}
+	volatile uint32_t *ring = (volatile uint32_t *)(void *)ring_page;
+	for (unsigned i = 0; i < sizeof(ring_page) / 4; i++)
+		ring[i] = 0;
+	mb();
+	wr(b, R_QUEUE_SEL, NET_TXQ);
+	if (rd(b, R_QUEUE_NUM_MAX) < QSZ) {
+		init_failed(b, "net queue 1 max size", rd(b, R_QUEUE_NUM_MAX));
+		return -1;
+	}
+	wr(b, R_QUEUE_NUM, QSZ);
+	wr(b, R_QUEUE_DESC_LO, (uint32_t)gpa(ring_page));
+	wr(b, R_QUEUE_DESC_HI, (uint32_t)(gpa(ring_page) >> 32));
+	wr(b, R_QUEUE_DRIVER_LO, (uint32_t)gpa(ring_page + AVAIL_OFF));
+	wr(b, R_QUEUE_DRIVER_HI, (uint32_t)(gpa(ring_page + AVAIL_OFF) >> 32));
+	wr(b, R_QUEUE_DEVICE_LO, (uint32_t)gpa(ring_page + USED_OFF));
+	wr(b, R_QUEUE_DEVICE_HI, (uint32_t)(gpa(ring_page + USED_OFF) >> 32));
+	wr(b, R_QUEUE_READY, 1);
+	wr(b, R_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	st = rd(b, R_STATUS);
+	if ((st & (S_NEEDS_RESET | S_DRIVER_OK)) != S_DRIVER_OK) {
+		init_failed(b, "net after DRIVER_OK, status", st);
+		return -1;
+	}
+	return 0;
+}
+
+enum net_kind { NK_SHORT, NK_LONG, NK_GSO, NK_CSUM, NK_FLAGS, NK_WRITABLE, NK_GOOD, NK_N };
+static const char *const net_kind_names[] = {
+	"short", "long", "gso", "csum", "flags", "writable", "good",
+};
+
+/* Post one TX chain of the given kind at descriptors 0.. and wait. */
+static int net_tx(struct blk *b, enum net_kind k)
+{
+	volatile struct vdesc *d = ring_desc();
+	uint8_t *h = net_buf.hdr, *f = net_buf.frame;
+
+	for (unsigned i = 0; i < sizeof(net_buf.hdr); i++)
+		h[i] = 0;
+	for (unsigned i = 0; i < 6; i++) {
+		f[i] = 0xff;                    /* broadcast */
+		f[6 + i] = (uint8_t)(i == 0 ? 0x02 : i);
+	}
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	f[14] = k == NK_GOOD ? 'G' : 'B';
+	for (unsigned i = 15; i < sizeof(net_buf.frame); i++)
+		f[i] = (uint8_t)i;
+	switch (k) {
+	case NK_GSO:
+		h[0] = 1;                       /* NEEDS_CSUM */
+		h[1] = 3;                       /* GSO_UDP: HOST_UFO not negotiated */
+		h[4] = 0x78; h[5] = 0x05;       /* gso_size 1400 */
+		h[6] = 34; h[8] = 6;
+		break;
+	case NK_CSUM:
+		h[0] = 1;
+		h[6] = 60;                      /* csum_start 60 + offset 10: past the 64 bytes */
+		h[8] = 10;
+		break;
+	case NK_FLAGS:
+		h[0] = 2;                       /* DATA_VALID: RX only */
+		break;
+	default:
+		break;
+	}
+	mb();
+	if (k == NK_SHORT) {
+		set_desc(&d[0], gpa(h), 8, 0, 0);
+	} else if (k == NK_LONG) {
+		/* 12 + 65537 bytes of guest RAM from the buffer on (read-only use) */
+		set_desc(&d[0], gpa(h), 12, D_NEXT, 1);
+		set_desc(&d[1], gpa(f), 65537, 0, 0);
+	} else if (k == NK_WRITABLE) {
+		set_desc(&d[0], gpa(h), 12, D_NEXT, 1);
+		set_desc(&d[1], gpa(f), sizeof(net_buf.frame), D_NEXT, 2);
+		set_desc(&d[2], gpa(net_buf.spare), sizeof(net_buf.spare), D_WRITE, 0);
+	} else {
+		set_desc(&d[0], gpa(h), 12, D_NEXT, 1);
+		set_desc(&d[1], gpa(f), sizeof(net_buf.frame), 0, 0);
+	}
+	mb();
+	volatile uint16_t *avail = ring_avail();
+	avail[2 + (b->avail_idx & (QSZ - 1))] = 0;
+	b->avail_idx++;
+	mb();
+	avail[1] = b->avail_idx;
+	mb();
+	wr(b, R_QUEUE_NOTIFY, NET_TXQ);
+	return wait_used(b);
+}
+
+static void net_result(const char *kind, int r)
+{
+	put_str("testguest: net-tx ");
+	put_str(kind);
+	put_str(r == 0 ? " used\n" : r == E_NEEDS_RESET ? " needs-reset\n" :
+		r == E_TIMEOUT ? " timeout\n" : " bad-used\n");
+}
+
+static void cmd_net_bad(void)
+{
+	struct blk b;
+
+	if (net_probe_init(&b) < 0)
+		return;
+	for (unsigned k = 0; k < NK_GOOD; k++) {
+		net_result(net_kind_names[k], net_tx(&b, (enum net_kind)k));
+		net_result("good", net_tx(&b, NK_GOOD));
+	}
+	/* a broken ring: a head past the queue size */
+	volatile uint16_t *avail = ring_avail();
+	avail[2 + (b.avail_idx & (QSZ - 1))] = QSZ + 3;
+	b.avail_idx++;
+	mb();
+	avail[1] = b.avail_idx;
+	mb();
+	wr(&b, R_QUEUE_NOTIFY, NET_TXQ);
+	net_result("ring", wait_used(&b));
+	if (net_probe_init(&b) < 0)
+		return;
+	net_result("good", net_tx(&b, NK_GOOD));
+	put_str("testguest: net-bad done\n");
+}
+
 /* ---- dispatch ---- */
 
 int virtio_run_word(const char *w, size_t n)
@@ -725,6 +904,8 @@ int virtio_run_word(const char *w, size_t n)
 		cmd_ro();
 	} else if (word_is(w, n, "blk-regs")) {
 		cmd_regs();
+	} else if (word_is(w, n, "net-bad")) {
+		cmd_net_bad();
 	} else if (word_is(w, n, "blk-multi")) {
 		cmd_multi();
 	} else if (word_arg(w, n, "blk-flood=", &num)) {
