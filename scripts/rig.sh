@@ -62,7 +62,9 @@ gk_kernel
 # --- L1 root file system ---------------------------------------------------
 rig_workdir
 gk_stage_busybox "$r"
-gk_stage_modules "$r" irqbypass kvm kvm_amd
+# tun: taps for arcvmm --net; vhost_net, vhost_vsock, vsock: QEMU's
+# in-kernel peers in the benchmarks.
+gk_stage_modules "$r" irqbypass kvm kvm_amd tun vhost_net vhost_vsock
 # Staged, not loaded: tests insmod them with their own parameters from
 # /opt/modules/lib/modules (load-order lists dependencies first). null_blk
 # gives a disk with a fixed completion latency (tests/e2e/suite-l1.sh).

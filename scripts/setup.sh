@@ -21,6 +21,7 @@ pkgs=(
     cpio lz4 xz-utils   # initramfs packing, vmlinux extraction
     e2fsprogs           # e2fsck/debugfs for disk tests
     util-linux          # runuser, setpriv (unreadable-file test)
+    iproute2            # ip tuntap: the taps of the virtio-net tests
 )
 host=$(dpkg --print-architecture)
 cross=0
