@@ -141,9 +141,9 @@ BLK_TRANSPORT=pci
 . ./blk-l1.sh
 
 # virtio-net on a tap, 64 MiB each way. On virtio-mmio only for now: on
-# virtio-pci one guest in five (1 of 3 pci runs, 0 of 2 mmio runs in one
-# rig session) triple-faulted mid-transfer, not yet understood (issue 14);
-# NET_TRANSPORTS=pci sh net-l1.sh in the rig reproduces it.
+# virtio-pci 1 guest of 6 (0 of 2 on mmio) triple-faulted mid-transfer in
+# one rig session, not yet understood (issue 14); NET_TRANSPORTS=pci sh
+# net-l1.sh in the rig runs it.
 NET_TRANSPORTS=mmio
 . ./net-l1.sh
 
