@@ -32,7 +32,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -pthread -MMD -MP
 LDFLAGS  += -pthread $(if $(CROSS),-static)
-LDLIBS   := -luring $(if $(filter arm64,$(ARCH)),-lfdt)
+LDLIBS   := -luring -ljansson $(if $(filter arm64,$(ARCH)),-lfdt)
 ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=address,undefined

@@ -13,6 +13,8 @@ pkgs=(
     build-essential     # gcc, make: build arcvmm
     liburing-dev        # io_uring for virtio-blk I/O
     libfdt-dev          # arm64 device tree (also unit-tested on x86_64)
+    libjansson-dev      # JSON for the API socket: strict parsing, no dependencies, static .a
+    curl                # tests/api/api.sh drives the API socket (curl --unix-socket)
     clang               # later: libFuzzer targets
     acpica-tools        # iasl, acpiexec: the ACPI unit tests disassemble and run our tables
     device-tree-compiler # dtc: the arm64 unit tests decompile our device tree
@@ -31,6 +33,7 @@ if [ "$arm64" = 1 ] && [ "$host" != arm64 ]; then
         gcc-aarch64-linux-gnu   # cross compiler
         libc6-dev-arm64-cross   # static glibc for arm64
         liburing-dev:arm64      # static liburing for arm64 (multiarch)
+        libjansson-dev:arm64    # static jansson for arm64 (multiarch)
         qemu-user-static        # runs build/arm64 binaries on this host
     )
 fi
