@@ -30,7 +30,7 @@ total_pass=0; total_fail=0
 suite() {
     local name=$1; shift
     echo "=== $name"
-    local out rc line p f
+    local out rc line p f t0=$SECONDS
     out=$("$@" 2>&1); rc=$?
     printf '%s\n' "$out" | tail -n 60
     line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n1)
@@ -40,7 +40,7 @@ suite() {
         f=$(sed -E 's/.*, ([0-9]+) failed.*/\1/' <<<"$line")
     fi
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-    echo "--- $name: $p passed, $f failed"
+    echo "--- $name: $p passed, $f failed ($((SECONDS - t0)) s)"
     total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
 }
 
