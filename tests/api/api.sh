@@ -128,6 +128,9 @@ if start --api-sock "$S" --id api_test; then
     head -c 51201 /dev/zero | tr '\0' ' ' > "$tmp/big"
     req oversized-body  400 '"error":"request payload of 51201 bytes is larger than the limit of 51200 bytes"' \
         PUT /machine-config "@$tmp/big"
+    # a malformed request line: the HTTP layer's 400 too
+    req bad-request-line 400 '"error":"bad request line: the target must start with' 'GE T' /
+    req serves-after-errors 200 '"state":"Not started"' GET /
     # Expect: 100-continue, as curl sends it for large bodies
     out=$(curl -s -v -w '%{http_code}' --unix-socket "$S" -X PUT -H 'Expect: 100-continue' \
           --data '{"vcpu_count":1,"mem_size_mib":64}' http://localhost/machine-config 2>&1)
