@@ -94,7 +94,8 @@ static void conn_close(struct conn *c)
 static void conn_update(struct conn *c)
 {
     uint32_t want = 0;
-    if (!c->busy && !c->closing && !c->peer_eof && c->inlen < HTTP_MAX_HEAD + c->s->max_body)
+    if (!c->busy && !c->closing && !c->peer_eof && c->outoff == c->outlen &&
+        c->inlen < HTTP_MAX_HEAD + c->s->max_body)
         want |= EPOLLIN;
     if (c->outoff < c->outlen)
         want |= EPOLLOUT;
@@ -180,11 +181,13 @@ static void post_mail(struct api_server *s, struct mail *m)
 }
 
 /* Parse what the buffer holds: hand a whole request to the dispatcher,
- * answer 100-continue or a refused request. One request at a time. */
+ * answer 100-continue or a refused request. One request at a time, and
+ * none while an answer is still being written: a client that pipelines
+ * and never reads holds at most one answer here, never a growing pile. */
 static void conn_process(struct conn *c)
 {
     struct api_server *s = c->s;
-    if (c->busy || c->closing)
+    if (c->busy || c->closing || c->outoff < c->outlen)
         return;
     if (c->inlen == 0) {
         if (c->peer_eof)
@@ -250,8 +253,14 @@ static void on_conn(void *opaque, int fd, uint32_t revents)
         conn_close(c);      /* both directions gone: no answer can arrive */
         return;
     }
-    if ((revents & EPOLLOUT) && conn_flush(c) < 0)
-        return;
+    if (revents & EPOLLOUT) {
+        if (conn_flush(c) < 0)
+            return;
+        if (c->outoff == c->outlen)
+            conn_process(c);    /* the answer is out: the next request may go */
+        if (c->fd < 0)
+            return;
+    }
     if (revents & EPOLLIN) {
         size_t cap = HTTP_MAX_HEAD + c->s->max_body;
         while (c->inlen < cap) {

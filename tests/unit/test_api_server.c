@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -27,6 +28,15 @@ static int handled;
 static void echo_handler(void *opaque, const struct http_request *req, int *status, char **body)
 {
     handled++;
+    if (!strcmp(req->path, "/huge")) {       /* a 32 KiB answer */
+        *status = 200;
+        *body = malloc(32768 + 3);
+        memset(*body, 'x', 32770);
+        (*body)[0] = '"';
+        (*body)[32769] = '"';
+        (*body)[32770] = 0;
+        return;
+    }
     if (!strcmp(req->path, "/nobody")) {
         *status = 204;
         *body = NULL;
@@ -294,6 +304,8 @@ static void t_body_limit(void)
     CHECK_EQ(dispatch(s), 1);
     struct resp r;
     CHECK(cl_read(fd, &r));
+    if (!strstr(r.body, "\"len\":51200"))
+        fprintf(stderr, "  status %d body %.100s... %zu bytes\n", r.status, r.body, strlen(r.body));
     CHECK(strstr(r.body, "\"len\":51200"));
     cl_close(fd);
     api_server_destroy(s);
@@ -425,11 +437,55 @@ static void t_client_leaves(void)
     api_server_destroy(s);
 }
 
+struct reader { int fd, n, got; };
+
+static void *read_all(void *opaque)
+{
+    struct reader *r = opaque;
+    static struct resp rp;
+    while (r->got < r->n && cl_read(r->fd, &rp) && rp.status == 200 && strlen(rp.body) == 32770)
+        r->got++;
+    return NULL;
+}
+
+/* A client that pipelines and does not read: the server stops taking its
+ * requests once an answer cannot be written, instead of piling answers
+ * up; when the client reads again, every request is answered in order. */
+static void t_slow_reader(void)
+{
+    struct api_server *s = mk(0);
+    CHECK(s);
+    enum { N = 64 };
+    int fd = cl_connect();
+    for (int i = 0; i < N; i++)
+        CHECK(cl_send(fd, "GET /huge HTTP/1.1\r\n\r\n"));
+    /* dispatch until the server stops posting (a quiet 300 ms) */
+    for (;;) {
+        struct pollfd p = { .fd = api_server_fd(s), .events = POLLIN };
+        if (poll(&p, 1, 300) != 1)
+            break;
+        api_server_dispatch(s);
+    }
+    int stalled = handled;
+    CHECK(stalled >= 1 && stalled < N);
+    struct reader r = { .fd = fd, .n = N };
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, read_all, &r), 0);
+    while (handled < N && dispatch(s) > 0)
+        ;
+    pthread_join(th, NULL);
+    CHECK_EQ(handled, N);
+    CHECK_EQ(r.got, N);
+    cl_close(fd);
+    api_server_destroy(s);
+}
+
 static void t_socket_path(void)
 {
     char err[256];
     struct api_server *s, *t;
     struct stat st;
+    unlink(sock);       /* left by a failed test before */
     /* a stale socket file (bound, nobody listening) is replaced */
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -478,6 +534,7 @@ int main(void)
     RUN(t_eleventh);
     RUN(t_not_blocked_by_dispatcher);
     RUN(t_client_leaves);
+    RUN(t_slow_reader);
     RUN(t_socket_path);
     unlink(sock);
     rmdir(dir);
