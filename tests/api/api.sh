@@ -5,8 +5,9 @@
 # line, echoes it and powers off, so the VM stays Running until the test
 # types the line (its stdin is a FIFO the test holds open).
 #   1. arcvmm --api-sock: errors before start (unknown route, bad JSON,
-#      post-boot route, a failing InstanceStart), boot-source,
-#      machine-config, InstanceStart; GET / Running; PATCH /vm Paused (the
+#      post-boot route, a failing InstanceStart), then Firecracker's
+#      getting-started calls: logger, boot-source, drives/rootfs (the image
+#      is opened at start), machine-config, InstanceStart; GET / Running; PATCH /vm Paused (the
 #      line typed meanwhile is not echoed) -> Paused; Resumed -> Running,
 #      the guest echoes and powers off; arcvmm exits 0 and removes S.
 #   2. arcvmm run ... --api-sock: the VM from the command line, pre-boot
@@ -119,8 +120,16 @@ if start --api-sock "$S" --id api_test; then
     req boot-source-bad 204 '' PUT /boot-source "{\"kernel_image_path\":\"$tmp/nokernel\"}"
     req start-fails     400 "$tmp/nokernel: No such file or directory" PUT /actions '{"action_type":"InstanceStart"}'
     req still-not-started 200 '"state":"Not started"' GET /
+    # Firecracker's getting-started order: logger, boot-source, drives/rootfs, machine-config
+    req logger          204 '' PUT /logger \
+        "{\"log_path\":\"$tmp/fc.log\",\"level\":\"Debug\",\"show_level\":true,\"show_log_origin\":true}"
     req boot-source     204 '' PUT /boot-source \
-        "{\"kernel_image_path\":\"$guest\",\"boot_args\":\"console=$con echo\"}"
+        "{\"kernel_image_path\":\"$guest\",\"boot_args\":\"console=$con reboot=k panic=1 echo\"}"
+    truncate -s 1M "$tmp/rootfs.img"
+    req drive-rootfs    204 '' PUT /drives/rootfs \
+        "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$tmp/rootfs.img\",\"is_root_device\":true,\"is_read_only\":false}"
+    req drive-id-differs 400 'differs from `drive_id`' PUT /drives/other \
+        "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$tmp/rootfs.img\",\"is_root_device\":false}"
     req machine-config  204 '' PUT /machine-config '{"vcpu_count":2,"mem_size_mib":64}'
     req get-machine     200 '"vcpu_count":2,"mem_size_mib":64' GET /machine-config
     req vm-config       200 "\"kernel_image_path\":\"$guest\"" GET /vm/config
@@ -142,6 +151,8 @@ if start --api-sock "$S" --id api_test; then
     req instance-start  204 '' PUT /actions '{"action_type":"InstanceStart"}'
     req get-running     200 '"state":"Running"' GET /
     if console_has 'testguest: start'; then ok guest-booted; else bad guest-booted "$(cat "$tmp/out")"; fi
+    if ls -l /proc/"$pid"/fd 2>/dev/null | grep -q "$tmp/rootfs.img"; then ok drive-attached
+    else bad drive-attached "arcvmm does not hold $tmp/rootfs.img open"; fi
     req start-twice     400 'InstanceStart is not supported after starting the microVM' PUT /actions '{"action_type":"InstanceStart"}'
     req pre-boot-late   400 'PUT /boot-source is not supported after starting the microVM' PUT /boot-source \
         "{\"kernel_image_path\":\"$guest\"}"
