@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs every arcvmm test tier (see DESIGN.md):
 #   1. unit tests (pure code) and CLI error tests, plain and ASan/UBSan
-#   2. kvm: the freestanding test guest on this machine's /dev/kvm, plain and ASan/UBSan
+#   2. kvm: the freestanding test guest on this machine's /dev/kvm, plain and ASan/UBSan,
+#      and the API socket driven with curl (tests/api/api.sh)
 #   3. e2e: Debian's kernel under arcvmm, inside the nested rig when the host
 #      KVM cannot run a stock kernel
 #   arm64: tiers 2 and 3 of the arm64 build (tests/e2e/suite-arm64.sh), in
@@ -56,6 +57,8 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
             case "$t" in *.d) continue ;; esac
             suite "kvm $(basename "$t") ($b)" "$t"
         done
+        # the Firecracker-style API, driven with curl over --api-sock
+        suite "api ($b)" tests/api/api.sh "$b"/arcvmm
     done
 else
     echo "!!! NO /dev/kvm: tier 2 cannot run here; counted as failed"

@@ -8,11 +8,15 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "api/server.h"
+#include "api/vmm.h"
 #include "arcvmm.h"
 #include "base/log.h"
 #include "cli/cli.h"
 
-/* Run until the guest ends or a terminating signal arrives. */
+/* Run until the guest ends or a terminating signal arrives. With
+ * --api-sock the API server runs too and its requests are carried out on
+ * this thread; without `run` (CLI_API) the VM is created by InstanceStart. */
 static int run(struct cli *c)
 {
     sigset_t sigs;
@@ -29,23 +33,45 @@ static int run(struct cli *c)
         return 1;
     }
     char err[512];
-    struct arcvmm *vm;
-    if (arcvmm_create(&c->cfg, &vm, err, sizeof(err)) < 0) {
+    struct arcvmm *vm = NULL;
+    static struct api_vmm av;       /* big (the routes' config): not on the stack */
+    struct api_server *srv = NULL;
+    api_vmm_init(&av, c->id);
+    if (c->api_sock && api_server_create(c->api_sock, c->api_max_payload, api_vmm_handle, &av,
+                                         &srv, err, sizeof(err)) < 0) {
         fprintf(stderr, "arcvmm: %s\n", err);
         close(sfd);
         return 2;
     }
-    if (arcvmm_start(vm) < 0) {
-        fprintf(stderr, "arcvmm: could not start the VM\n");
+    if (c->cmd == CLI_RUN) {
+        if (arcvmm_create(&c->cfg, &vm, err, sizeof(err)) < 0) {
+            fprintf(stderr, "arcvmm: %s\n", err);
+            api_server_destroy(srv);
+            close(sfd);
+            return 2;
+        }
+        if (arcvmm_start(vm) < 0) {
+            fprintf(stderr, "arcvmm: could not start the VM\n");
+            arcvmm_destroy(vm);
+            api_server_destroy(srv);
+            close(sfd);
+            return 1;
+        }
+        api_vmm_attach(&av, vm, &c->cfg);
+    }
+    if (srv && api_server_start(srv) < 0) {
+        fprintf(stderr, "arcvmm: api socket %s: could not start its thread\n", c->api_sock);
         arcvmm_destroy(vm);
+        api_server_destroy(srv);
         close(sfd);
         return 1;
     }
     int signo = 0;
-    struct pollfd p[2] = { { .fd = arcvmm_exit_fd(vm), .events = POLLIN },
-                           { .fd = sfd, .events = POLLIN } };
+    struct pollfd p[3] = { { .fd = vm ? arcvmm_exit_fd(vm) : -1, .events = POLLIN },
+                           { .fd = sfd, .events = POLLIN },
+                           { .fd = srv ? api_server_fd(srv) : -1, .events = POLLIN } };
     while (!signo) {
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
+        if (poll(p, 3, -1) < 0 && errno != EINTR)
             break;
         if (p[0].revents)
             break;
@@ -54,6 +80,20 @@ static int run(struct cli *c)
             if (read(sfd, &si, sizeof(si)) == sizeof(si))
                 signo = (int)si.ssi_signo;
         }
+        if (p[2].revents) {
+            api_server_dispatch(srv);
+            if (!vm && av.vm) {     /* InstanceStart */
+                vm = av.vm;
+                p[0].fd = arcvmm_exit_fd(vm);
+            }
+        }
+    }
+    if (!vm) {                      /* ended before InstanceStart */
+        api_server_destroy(srv);
+        close(sfd);
+        if (signo)
+            fprintf(stderr, "arcvmm: stopped by signal %d\n", signo);
+        return signo ? 128 + signo : 1;
     }
     if (signo)
         arcvmm_stop(vm);
@@ -65,6 +105,7 @@ static int run(struct cli *c)
                  (unsigned long long)st.exits, (unsigned long long)st.pio_exits,
                  (unsigned long long)st.mmio_exits);
     arcvmm_destroy(vm);
+    api_server_destroy(srv);        /* answers still queued are written first */
     close(sfd);
     if (r < 0) {
         fprintf(stderr, "arcvmm: VM threads did not stop: %s\n", strerror(-r));
@@ -112,6 +153,12 @@ int main(int argc, char **argv)
             log_set_level(LOG_DEBUG);
         if (c.default_guest)
             log_info("booting the default guest %s", c.cfg.kernel);
+        return run(&c);
+    case CLI_API:
+        if (c.verbose)
+            log_set_level(LOG_INFO);
+        if (getenv("ARCVMM_LOG") && !strcmp(getenv("ARCVMM_LOG"), "debug"))
+            log_set_level(LOG_DEBUG);
         return run(&c);
     }
     return 2;

@@ -9,6 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+/* --http-api-max-payload-size: Firecracker's default; at most 16 MiB (each
+ * of the 10 connections buffers one body). */
+#define CLI_API_DEFAULT_PAYLOAD 51200
+#define CLI_API_MAX_PAYLOAD (16u << 20)
+
 #if defined(__aarch64__)
 #define DEFAULT_KERNEL_NAME "Image"
 #else
@@ -17,6 +22,9 @@
 
 static const char usage_text[] =
     "usage: arcvmm run [options]     boot a Linux guest\n"
+    "       arcvmm --api-sock PATH [--id ID] [--http-api-max-payload-size N] [-v]\n"
+    "                                wait for Firecracker API calls on PATH;\n"
+    "                                PUT /actions InstanceStart boots the VM\n"
     "       arcvmm --help | --version\n"
     "\n"
     "run options:\n"
@@ -48,12 +56,23 @@ static const char usage_text[] =
     "  --mem-merge        let the host's KSM merge identical guest RAM pages\n"
     "                     (saves memory across similar VMs, but shares pages\n"
     "                     between tenants: a known side channel; default off)\n"
+    "  --api-sock PATH    also serve the API on PATH (a Unix socket): GET / for\n"
+    "                     the state, PATCH /vm to pause and resume\n"
     "  -v, --verbose      say on stderr what the VM does and why it ended\n"
     "                     (ARCVMM_LOG=debug also logs every unclaimed I/O access)\n"
     "\n"
     "Without --kernel, arcvmm boots the default guest built by scripts/guest.sh:\n"
     "$ARCVMM_GUEST_DIR, else the guest/ directory beside the arcvmm binary\n"
     "(" DEFAULT_KERNEL_NAME " + initramfs.cpio.gz).\n"
+    "\n"
+    "API options (with or without run):\n"
+    "  --api-sock PATH    the Unix socket of the Firecracker-compatible REST API;\n"
+    "                     a stale socket file is replaced, a live server's path is\n"
+    "                     refused; removed at exit\n"
+    "  --id ID            the instance id GET / reports (default anonymous-instance)\n"
+    "  --http-api-max-payload-size N\n"
+    "                     largest request body in bytes (default 51200)\n"
+    "The process exits when the guest powers off or reboots, as Firecracker does.\n"
     "\n"
     "On a terminal, the console is in raw mode: type Ctrl-A x to end the VM.\n"
     "Exit status: 0 when the guest powers off or reboots, 1 on a VM error,\n"
@@ -200,6 +219,90 @@ static int parse_net(struct cli *c, char *arg, char *err, size_t errlen)
     return 0;
 }
 
+/* The API options, in either form. 1 if o was one of them, 0 if not, or
+ * -EINVAL with err set. */
+enum { O_API_SOCK = 512, O_ID, O_API_MAX_PAYLOAD };
+static int parse_api_opt(struct cli *c, int o, const char *arg, char *err, size_t errlen)
+{
+    unsigned long long v;
+    switch (o) {
+    case O_API_SOCK:
+        if (!*arg) {
+            snprintf(err, errlen, "--api-sock: the path is empty");
+            return -EINVAL;
+        }
+        c->api_sock = arg;
+        return 1;
+    case O_ID:
+        for (const char *p = arg; *p; p++)
+            if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+                  (*p >= 'A' && *p <= 'Z') || *p == '_' || *p == '-')) {
+                snprintf(err, errlen, "--id: '%s' may hold only letters, digits, '_' and '-'",
+                         arg);
+                return -EINVAL;
+            }
+        if (!*arg || strlen(arg) > 63) {
+            snprintf(err, errlen, "--id: the id must be 1..63 characters");
+            return -EINVAL;
+        }
+        c->id = arg;
+        return 1;
+    case O_API_MAX_PAYLOAD:
+        if (parse_num("--http-api-max-payload-size", arg, 1, CLI_API_MAX_PAYLOAD, &v, err,
+                      errlen) < 0)
+            return -EINVAL;
+        c->api_max_payload = (size_t)v;
+        return 1;
+    }
+    return 0;
+}
+
+#define API_LONG_OPTS \
+    { "api-sock", required_argument, NULL, O_API_SOCK }, \
+    { "id", required_argument, NULL, O_ID }, \
+    { "http-api-max-payload-size", required_argument, NULL, O_API_MAX_PAYLOAD }
+
+/* `arcvmm --api-sock PATH ...` (no command), as Firecracker is started. */
+static int parse_api_mode(int argc, char **argv, struct cli *c, char *err, size_t errlen)
+{
+    static const struct option opts[] = {
+        API_LONG_OPTS,
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    c->cmd = CLI_API;
+    optind = 1;
+    opterr = 0;
+    int o, r;
+    while ((o = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
+        if (o == 'h') {
+            c->cmd = CLI_HELP;
+            return 0;
+        } else if (o == 'v') {
+            c->verbose = true;
+        } else if (o == ':') {
+            snprintf(err, errlen, "%s needs a value", argv[optind - 1]);
+            return -EINVAL;
+        } else if ((r = parse_api_opt(c, o, optarg, err, errlen)) <= 0) {
+            if (r == 0)
+                snprintf(err, errlen, "unknown option '%s' (try 'arcvmm --help')",
+                         argv[optind - 1]);
+            return -EINVAL;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s' (a command goes first: arcvmm run ...)",
+                 argv[optind]);
+        return -EINVAL;
+    }
+    if (!c->api_sock) {
+        snprintf(err, errlen, "no --api-sock PATH given (try 'arcvmm --help')");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* Locate the default guest: $ARCVMM_GUEST_DIR or <dir of exe>/guest. */
 static int default_guest(struct cli *c, char *err, size_t errlen)
 {
@@ -251,6 +354,9 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         c->cmd = CLI_VERSION;
         return 0;
     }
+    c->api_max_payload = CLI_API_DEFAULT_PAYLOAD;
+    if (cmd[0] == '-')
+        return parse_api_mode(argc, argv, c, err, errlen);
     if (strcmp(cmd, "run")) {
         snprintf(err, errlen, "unknown command '%s' (try 'arcvmm --help')", cmd);
         return -EINVAL;
@@ -269,6 +375,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         { "transport", required_argument, NULL, O_TRANSPORT },
         { "net", required_argument, NULL, O_NET },
         { "mem-merge", no_argument, NULL, O_MEM_MERGE },
+        API_LONG_OPTS,
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
@@ -324,6 +431,10 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
             }
             break;
         case O_MEM_MERGE: c->cfg.mem_merge = 1; break;
+        case O_API_SOCK: case O_ID: case O_API_MAX_PAYLOAD:
+            if (parse_api_opt(c, o, optarg, err, errlen) < 0)
+                return -EINVAL;
+            break;
         case 'v': c->verbose = true; break;
         case 'h': c->cmd = CLI_HELP; return 0;
         case ':':

@@ -7,7 +7,9 @@
 
 #include "arcvmm.h"
 
-enum cli_cmd { CLI_HELP, CLI_VERSION, CLI_RUN };
+/* CLI_API: `arcvmm --api-sock PATH` without a command, as `firecracker
+ * --api-sock PATH`: wait for API calls, InstanceStart boots the VM. */
+enum cli_cmd { CLI_HELP, CLI_VERSION, CLI_RUN, CLI_API };
 
 struct cli {
     enum cli_cmd cmd;
@@ -15,6 +17,9 @@ struct cli {
     bool verbose;
     bool default_guest;     /* no --kernel: the default guest was chosen */
     char kernel_buf[4096], initrd_buf[4096];
+    const char *api_sock;   /* --api-sock (CLI_API, or `run` with an API), or NULL */
+    const char *id;         /* --id, or NULL */
+    size_t api_max_payload; /* --http-api-max-payload-size (default 51200) */
 };
 
 /* 0 on success; -EINVAL with a one-line message in err on a usage error. */

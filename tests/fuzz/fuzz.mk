@@ -17,11 +17,13 @@ FUZZ_CFLAGS  ?= -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Itests -g -O1 $(FUZZ_W
                 -fno-omit-frame-pointer
 FUZZ_COMMON  := tests/fuzz/fuzz_common.h src/virtio/virtq.h src/mem/mem.h
 
-FUZZ_TARGETS   := virtq blk pci vpci net http
+FUZZ_TARGETS   := virtq blk pci vpci net http api
 FUZZ_SRC_virtq := src/virtio/virtq.c src/mem/mem.c
 FUZZ_SRC_blk   := $(FUZZ_SRC_virtq) src/virtio/blk_req.c
 FUZZ_SRC_net   := $(FUZZ_SRC_virtq) src/virtio/net_hdr.c
 FUZZ_SRC_http  := src/api/http.c
+FUZZ_SRC_api   := src/api/http.c src/api/routes.c
+FUZZ_LIBS_api  := -ljansson
 FUZZ_SRC_pci   := src/pci/cfg.c src/pci/msix.c src/pci/host.c
 FUZZ_SRC_vpci  := $(FUZZ_SRC_virtq) src/pci/cfg.c src/pci/msix.c src/virtio/pci.c src/virtio/core.c \
                   src/base/efd.c src/base/log.c
@@ -29,7 +31,7 @@ FUZZ_SRC_vpci  := $(FUZZ_SRC_virtq) src/pci/cfg.c src/pci/msix.c src/virtio/pci.
 define fuzz_rule
 build/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_SRC_$(1)) $$(FUZZ_COMMON)
 	@mkdir -p $$(dir $$@)
-	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -o $$@ $$(filter %.c,$$^)
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -o $$@ $$(filter %.c,$$^) $$(FUZZ_LIBS_$(1))
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 

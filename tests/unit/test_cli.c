@@ -126,6 +126,38 @@ static void t_net(void)
     }
 }
 
+/* arcvmm --api-sock PATH (Firecracker's form) and run ... --api-sock */
+static void t_api(void)
+{
+    struct cli c;
+    char err[256];
+    CHECK_EQ(parse(&c, err, "arcvmm", "--api-sock", "/tmp/a.sock", "--id", "vm_1",
+                   "--http-api-max-payload-size", "100", NULL), 0);
+    CHECK_EQ(c.cmd, CLI_API);
+    CHECK(!strcmp(c.api_sock, "/tmp/a.sock"));
+    CHECK(!strcmp(c.id, "vm_1"));
+    CHECK_EQ(c.api_max_payload, 100);
+    CHECK_EQ(parse(&c, err, "arcvmm", "--api-sock=/s", NULL), 0);
+    CHECK_EQ(c.cmd, CLI_API);
+    CHECK(c.id == NULL);
+    CHECK_EQ(c.api_max_payload, 51200);
+    CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", "--api-sock", "/s", NULL), 0);
+    CHECK_EQ(c.cmd, CLI_RUN);
+    CHECK(!strcmp(c.api_sock, "/s"));
+    CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", NULL), 0);
+    CHECK(c.api_sock == NULL);
+    CHECK_EQ(parse(&c, err, "arcvmm", "--api-sock", "/s", "--help", NULL), 0);
+    CHECK_EQ(c.cmd, CLI_HELP);
+    CHECK_EQ(parse(&c, err, "arcvmm", "--id", "x", NULL), -EINVAL);
+    CHECK(strstr(err, "no --api-sock PATH given"));
+    CHECK_EQ(parse(&c, err, "arcvmm", "--api-sock", "", NULL), -EINVAL);
+    CHECK(strstr(err, "the path is empty"));
+    CHECK_EQ(parse(&c, err, "arcvmm", "--api-sock", "/s", "--id", "", NULL), -EINVAL);
+    CHECK_EQ(parse(&c, err, "arcvmm", "--api-sock", "/s", "--http-api-max-payload-size", "-1",
+                   NULL), -EINVAL);
+    CHECK(strstr(err, "--http-api-max-payload-size: '-1' is not"));
+}
+
 static void t_default_guest_dir(void)
 {
     struct cli c;
@@ -144,5 +176,6 @@ int main(void)
     RUN(t_usage_errors);
     RUN(t_default_guest_dir);
     RUN(t_net);
+    RUN(t_api);
     return harness_done();
 }
