@@ -48,6 +48,14 @@ struct arcvmm_net {
     int mtu;                  /* 68..65535 (0: 1500); applied to a tap arcvmm creates */
 };
 
+/* A virtio-vsock device whose host end is Firecracker's hybrid Unix
+ * socket at uds_path. guest_cid 0: none. Set by the API (PUT /vsock) and
+ * the config file; the vsock device (when it lands) reads it here. */
+struct arcvmm_vsock {
+    uint32_t guest_cid;       /* >= 3 */
+    const char *uds_path;
+};
+
 struct arcvmm_config {
     const char *kernel;       /* bzImage or ELF vmlinux with a PVH note (required) */
     const char *initrd;       /* optional */
@@ -62,6 +70,7 @@ struct arcvmm_config {
     int ndisks;
     struct arcvmm_net nets[ARCVMM_MAX_NETS];     /* virtio-net, eth0, eth1, ... */
     int nnets;
+    struct arcvmm_vsock vsock;                   /* guest_cid 0: no vsock device */
     enum arcvmm_transport transport;  /* every virtio device's (default ARCVMM_TRANSPORT_DEFAULT) */
     /* 1: let the host's KSM merge guest RAM pages that are identical to
      * other pages on the host (MADV_MERGEABLE). Saves memory when many

@@ -14,6 +14,68 @@
 #include "base/log.h"
 #include "cli/cli.h"
 
+#define CONFIG_FILE_MAX (1u << 20)
+
+/* --config-file: read and apply onto av's configuration (then the
+ * command line's logger options over the file's). 0, or -1 with the line
+ * said. */
+static int load_config_file(const struct cli *c, struct api_vmm *av)
+{
+    char err[600];
+    FILE *f = fopen(c->config_file, "re");
+    if (!f) {
+        fprintf(stderr, "arcvmm: config file %s: %s\n", c->config_file, strerror(errno));
+        return -1;
+    }
+    char *buf = malloc(CONFIG_FILE_MAX + 1);
+    size_t n = buf ? fread(buf, 1, CONFIG_FILE_MAX + 1, f) : 0;
+    int rd_err = ferror(f);
+    fclose(f);
+    int r = -1;
+    if (!buf)
+        fprintf(stderr, "arcvmm: config file %s: out of memory\n", c->config_file);
+    else if (rd_err)
+        fprintf(stderr, "arcvmm: config file %s: read error (is it a directory?)\n",
+                c->config_file);
+    else if (n > CONFIG_FILE_MAX)
+        fprintf(stderr, "arcvmm: config file %s: larger than %u bytes\n", c->config_file,
+                CONFIG_FILE_MAX);
+    else if (api_config_load(&av->routes, buf, n, err, sizeof(err)) < 0)
+        fprintf(stderr, "arcvmm: config file %s: %s\n", c->config_file, err);
+    else if (!av->routes.cfg.has_kernel)
+        fprintf(stderr, "arcvmm: config file %s: no `boot-source` (the kernel to boot)\n",
+                c->config_file);
+    else
+        r = 0;
+    free(buf);
+    return r;
+}
+
+/* --log-path, --level, --show-level over what the file said, then the
+ * logger carried out. 0, or -1 with the line said. */
+static int apply_logger(const struct cli *c, struct api_vmm *av)
+{
+    struct api_logger *l = &av->routes.cfg.logger;
+    if (c->log_path || c->level || c->show_level || c->show_log_origin) {
+        l->set = true;
+        if (c->log_path)
+            snprintf(l->log_path, sizeof(l->log_path), "%s", c->log_path);
+        if (c->level)
+            snprintf(l->level, sizeof(l->level), "%s", c->level);
+        l->show_level |= c->show_level;
+        l->show_log_origin |= c->show_log_origin;
+    }
+    if (c->metrics_path)
+        snprintf(av->routes.cfg.metrics_path, sizeof(av->routes.cfg.metrics_path), "%s",
+                 c->metrics_path);
+    char err[600];
+    if (l->set && api_vmm_apply_logger(l, err, sizeof(err)) < 0) {
+        fprintf(stderr, "arcvmm: log file %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 /* Run until the guest ends or a terminating signal arrives. With
  * --api-sock the API server runs too and its requests are carried out on
  * this thread; without `run` (CLI_API) the VM is created by InstanceStart. */
@@ -37,6 +99,10 @@ static int run(struct cli *c)
     static struct api_vmm av;       /* big (the routes' config): not on the stack */
     struct api_server *srv = NULL;
     api_vmm_init(&av, c->id);
+    if ((c->config_file && load_config_file(c, &av) < 0) || apply_logger(c, &av) < 0) {
+        close(sfd);
+        return 2;
+    }
     if (c->api_sock && api_server_create(c->api_sock, c->api_max_payload, api_vmm_handle, &av,
                                          &srv, err, sizeof(err)) < 0) {
         fprintf(stderr, "arcvmm: %s\n", err);
@@ -58,6 +124,14 @@ static int run(struct cli *c)
             return 1;
         }
         api_vmm_attach(&av, vm, &c->cfg);
+    } else if (c->config_file) {
+        if (api_vmm_start(&av, err, sizeof(err)) < 0) {
+            fprintf(stderr, "arcvmm: config file %s: %s\n", c->config_file, err);
+            api_server_destroy(srv);
+            close(sfd);
+            return 2;
+        }
+        vm = av.vm;
     }
     if (srv && api_server_start(srv) < 0) {
         fprintf(stderr, "arcvmm: api socket %s: could not start its thread\n", c->api_sock);

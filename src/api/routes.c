@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/routes.h"
+#include "base/mac.h"
 
 void api_reply_fault(struct api_reply *rep, const char *fmt, ...)
 {
@@ -54,7 +55,9 @@ static const char *ftype_name(enum ftype t)
 }
 
 /* 0 if body is an object whose keys are all in fields with the right types
- * and has every required one; else a fault in rep and -EINVAL. */
+ * and has every required one; else a fault in rep and -EINVAL. An optional
+ * field that is null is as if absent (it is removed from body), as
+ * Firecracker takes it and GET /vm/config writes it. */
 static int check_fields(json_t *body, const struct field *fields, struct api_reply *rep)
 {
     if (!json_is_object(body)) {
@@ -63,13 +66,18 @@ static int check_fields(json_t *body, const struct field *fields, struct api_rep
     }
     const char *key;
     json_t *v;
-    json_object_foreach(body, key, v) {
+    void *tmp;
+    json_object_foreach_safe(body, tmp, key, v) {
         const struct field *f = fields;
         while (f->name && strcmp(f->name, key))
             f++;
         if (!f->name) {
             api_reply_fault(rep, "unknown field `%s`", key);
             return -EINVAL;
+        }
+        if (json_is_null(v) && !f->required) {
+            json_object_del(body, key);
+            continue;
         }
         bool ok = (f->type == F_STR && json_is_string(v)) ||
                   (f->type == F_BOOL && json_is_boolean(v)) ||
@@ -221,7 +229,7 @@ static void put_boot_source(struct req *q, struct api_reply *rep)
     if (check_fields(q->body, f, rep) < 0)
         return;
     struct api_vmcfg *c = &q->r->cfg;
-    char kernel[API_MAX_STR], initrd[API_MAX_STR] = "", args[API_MAX_STR] = "";
+    char kernel[API_MAX_STR] = "", initrd[API_MAX_STR] = "", args[API_MAX_STR] = "";
     if (get_str(q->body, "kernel_image_path", kernel, sizeof(kernel), rep) < 0 ||
         get_str(q->body, "initrd_path", initrd, sizeof(initrd), rep) < 0 ||
         get_str(q->body, "boot_args", args, sizeof(args), rep) < 0)
@@ -316,7 +324,12 @@ static void put_actions(struct req *q, struct api_reply *rep)
         reply_ok(rep);
         rep->action = API_ACT_START;
     } else if (!strcmp(a, "FlushMetrics")) {
-        reply_ok(rep);      /* no metrics yet: nothing to flush */
+        if (q->phase == API_NOT_STARTED) {
+            api_reply_fault(rep, "FlushMetrics is not supported before starting the microVM");
+            return;
+        }
+        reply_ok(rep);
+        rep->action = API_ACT_FLUSH_METRICS;
     } else if (!strcmp(a, "SendCtrlAltDel")) {
         api_reply_fault(rep, "SendCtrlAltDel is not supported by arcvmm yet");
     } else {
@@ -341,8 +354,18 @@ static void patch_vm(struct req *q, struct api_reply *rep)
     rep->status = 204;
 }
 
-/* PUT /logger and /metrics: checked and accepted; arcvmm logs to stderr
- * and has no metrics file yet. */
+/* Firecracker's logger levels, as PUT /logger and --level take them. */
+static const char *const log_levels[] = { "Error", "Warning", "Info", "Debug", "Trace", "Off" };
+
+const char *api_log_level_name(const char *s)
+{
+    for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
+        if (!strcasecmp(log_levels[i], s))
+            return log_levels[i];
+    return NULL;
+}
+
+/* PUT /logger: checked and stored; the VMM applies it (API_ACT_LOGGER). */
 static void put_logger(struct req *q, struct api_reply *rep)
 {
     const struct field f[] = {
@@ -351,18 +374,26 @@ static void put_logger(struct req *q, struct api_reply *rep)
     };
     if (check_fields(q->body, f, rep) < 0)
         return;
+    struct api_logger l;
+    memset(&l, 0, sizeof(l));
+    l.set = true;
+    if (get_str(q->body, "log_path", l.log_path, sizeof(l.log_path), rep) < 0)
+        return;
     json_t *v = json_object_get(q->body, "level");
-    static const char *const levels[] = { "Error", "Warning", "Info", "Debug", "Trace", "Off" };
     if (v) {
-        size_t i = 0;
-        while (i < 6 && strcasecmp(levels[i], json_string_value(v)))
-            i++;
-        if (i == 6) {
-            api_reply_fault(rep, "field `level`: unknown level \"%s\"", json_string_value(v));
+        const char *name = api_log_level_name(json_string_value(v));
+        if (!name) {
+            api_reply_fault(rep, "field `level`: unknown level \"%s\" (Error, Warning, Info, "
+                            "Debug, Trace or Off)", json_string_value(v));
             return;
         }
+        snprintf(l.level, sizeof(l.level), "%s", name);
     }
+    l.show_level = get_bool(q->body, "show_level", false);
+    l.show_log_origin = get_bool(q->body, "show_log_origin", false);
+    q->r->cfg.logger = l;
     reply_ok(rep);
+    rep->action = API_ACT_LOGGER;
 }
 
 static void put_metrics(struct req *q, struct api_reply *rep)
@@ -370,46 +401,237 @@ static void put_metrics(struct req *q, struct api_reply *rep)
     const struct field f[] = { { "metrics_path", F_STR, true }, { 0 } };
     if (check_fields(q->body, f, rep) < 0)
         return;
+    char path[API_MAX_STR] = "";
+    if (get_str(q->body, "metrics_path", path, sizeof(path), rep) < 0)
+        return;
+    if (!path[0]) {
+        api_reply_fault(rep, "field `metrics_path` is empty");
+        return;
+    }
+    memcpy(q->r->cfg.metrics_path, path, sizeof(path));
+    reply_ok(rep);
+    rep->action = API_ACT_METRICS;
+}
+
+/* PUT /network-interfaces/{iface_id}: a virtio-net NIC on the tap
+ * host_dev_name. Rate limiters are accepted and not applied. */
+static void put_net(struct req *q, struct api_reply *rep)
+{
+    const struct field f[] = {
+        { "iface_id", F_STR, true }, { "host_dev_name", F_STR, true },
+        { "guest_mac", F_STR, false }, { "mtu", F_UINT, false },
+        { "rx_rate_limiter", F_OBJ, false }, { "tx_rate_limiter", F_OBJ, false }, { 0 },
+    };
+    if (check_fields(q->body, f, rep) < 0)
+        return;
+    struct api_net n;
+    memset(&n, 0, sizeof(n));
+    char mac[32] = "";
+    if (get_str(q->body, "iface_id", n.id, sizeof(n.id), rep) < 0 ||
+        get_str(q->body, "host_dev_name", n.host_dev_name, sizeof(n.host_dev_name), rep) < 0 ||
+        get_str(q->body, "guest_mac", mac, sizeof(mac), rep) < 0)
+        return;
+    if (strcmp(n.id, q->id)) {
+        api_reply_fault(rep, "the interface id in the path (%s) differs from `iface_id` (%s)",
+                        q->id, n.id);
+        return;
+    }
+    if (!n.host_dev_name[0]) {
+        api_reply_fault(rep, "field `host_dev_name` is empty");
+        return;
+    }
+    if (json_object_get(q->body, "guest_mac")) {
+        const char *why;
+        if (mac_parse(mac, n.mac) < 0) {
+            api_reply_fault(rep, "field `guest_mac`: \"%s\" is not six hex bytes "
+                            "(aa:bb:cc:dd:ee:ff)", mac);
+            return;
+        }
+        if ((why = mac_unusable(n.mac))) {
+            api_reply_fault(rep, "field `guest_mac`: %s is %s", mac, why);
+            return;
+        }
+        n.has_mac = true;
+    }
+    json_t *v = json_object_get(q->body, "mtu");
+    if (v) {
+        json_int_t m = json_integer_value(v);
+        if (m < 68 || m > 65535) {
+            api_reply_fault(rep, "field `mtu`: %lld is outside 68..65535", (long long)m);
+            return;
+        }
+        n.mtu = (int)m;
+    }
+    struct api_vmcfg *c = &q->r->cfg;
+    int slot = c->nnets;
+    for (int i = 0; i < c->nnets; i++) {
+        if (!strcmp(c->nets[i].id, n.id))
+            slot = i;
+        else if (!strcmp(c->nets[i].host_dev_name, n.host_dev_name)) {
+            api_reply_fault(rep, "interface %s: tap %s is already used by interface %s", n.id,
+                            n.host_dev_name, c->nets[i].id);
+            return;
+        } else if (n.has_mac && c->nets[i].has_mac && !memcmp(c->nets[i].mac, n.mac, 6)) {
+            api_reply_fault(rep, "interface %s: guest_mac %s is already used by interface %s",
+                            n.id, mac, c->nets[i].id);
+            return;
+        }
+    }
+    if (slot == ARCVMM_MAX_NETS) {
+        api_reply_fault(rep, "interface %s: at most %d network interfaces", n.id, ARCVMM_MAX_NETS);
+        return;
+    }
+    c->nets[slot] = n;
+    if (slot == c->nnets)
+        c->nnets++;
     reply_ok(rep);
 }
 
-static void get_vm_config(struct req *q, struct api_reply *rep)
+/* PATCH /network-interfaces/{iface_id} after start: only rate limiters,
+ * accepted and not applied. */
+static void patch_net(struct req *q, struct api_reply *rep)
 {
-    const struct api_vmcfg *c = &q->r->cfg;
-    json_t *o = json_object();
-    json_t *drives = json_array();
-    if (!o || !drives)
-        goto oom;
-    if (c->has_kernel) {
-        json_t *b = json_pack("{s:s,s:s?,s:s?}", "kernel_image_path", c->kernel,
-                              "initrd_path", c->initrd[0] ? c->initrd : NULL,
-                              "boot_args", c->has_boot_args ? c->boot_args : NULL);
-        if (!b || json_object_set_new(o, "boot-source", b) < 0)
-            goto oom;
+    const struct field f[] = {
+        { "iface_id", F_STR, true }, { "rx_rate_limiter", F_OBJ, false },
+        { "tx_rate_limiter", F_OBJ, false }, { 0 },
+    };
+    if (check_fields(q->body, f, rep) < 0)
+        return;
+    const char *id = json_string_value(json_object_get(q->body, "iface_id"));
+    if (strcmp(id, q->id)) {
+        api_reply_fault(rep, "the interface id in the path (%s) differs from `iface_id` (%s)",
+                        q->id, id);
+        return;
     }
-    for (int i = 0; i < c->ndrives; i++) {
+    const struct api_vmcfg *c = &q->r->cfg;
+    for (int i = 0; i < c->nnets; i++)
+        if (!strcmp(c->nets[i].id, id)) {
+            reply_ok(rep);
+            return;
+        }
+    api_reply_fault(rep, "interface %s: no such network interface", id);
+}
+
+/* PUT /vsock: stored for the vsock device (arcvmm_config.vsock). */
+static void put_vsock(struct req *q, struct api_reply *rep)
+{
+    const struct field f[] = {
+        { "guest_cid", F_UINT, true }, { "uds_path", F_STR, true }, { "vsock_id", F_STR, false },
+        { 0 },
+    };
+    if (check_fields(q->body, f, rep) < 0)
+        return;
+    struct api_vsock vs;
+    memset(&vs, 0, sizeof(vs));
+    json_int_t cid = json_integer_value(json_object_get(q->body, "guest_cid"));
+    if (cid < 3 || cid > UINT32_MAX - 1) {
+        api_reply_fault(rep, "field `guest_cid`: %lld is outside 3..%u", (long long)cid,
+                        UINT32_MAX - 1);
+        return;
+    }
+    vs.guest_cid = (uint32_t)cid;
+    if (get_str(q->body, "uds_path", vs.uds_path, sizeof(vs.uds_path), rep) < 0)
+        return;
+    if (!vs.uds_path[0] || strlen(vs.uds_path) > API_MAX_UDS_PATH) {
+        api_reply_fault(rep, "field `uds_path` must be 1..%d bytes (a Unix socket's path)",
+                        API_MAX_UDS_PATH);
+        return;
+    }
+    q->r->cfg.vsock = vs;
+    reply_ok(rep);
+}
+
+/* ---- the whole configuration, GET /vm/config and --config-file ---- */
+
+/* Set key to v (consumed) in o; false without memory. */
+static bool set_new(json_t *o, const char *key, json_t *v)
+{
+    return v && json_object_set_new(o, key, v) == 0;
+}
+
+static json_t *boot_json(const struct api_vmcfg *c)
+{
+    if (!c->has_kernel)
+        return json_null();
+    return json_pack("{s:s,s:s?,s:s?}", "kernel_image_path", c->kernel,
+                     "initrd_path", c->initrd[0] ? c->initrd : NULL,
+                     "boot_args", c->has_boot_args ? c->boot_args : NULL);
+}
+
+static json_t *drives_json(const struct api_vmcfg *c)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < c->ndrives; i++) {
         const struct api_drive *d = &c->drives[i];
         json_t *j = json_pack("{s:s,s:s,s:b,s:b,s:s?,s:s,s:s}", "drive_id", d->id,
                               "path_on_host", d->path, "is_root_device", d->root,
                               "is_read_only", d->readonly,
                               "partuuid", d->partuuid[0] ? d->partuuid : NULL,
                               "cache_type", d->cache_type, "io_engine", d->io_engine);
-        if (!j || json_array_append_new(drives, j) < 0)
-            goto oom;
+        if (!j || json_array_append_new(a, j) < 0) {
+            json_decref(a);
+            return NULL;
+        }
     }
-    if (json_object_set_new(o, "drives", drives) < 0)
-        goto oom_o;
-    drives = NULL;
-    if (json_object_set_new(o, "machine-config", machine_json(c)) < 0 ||
-        json_object_set_new(o, "network-interfaces", json_array()) < 0)
-        goto oom_o;
-    reply_json(rep, o);
-    return;
-oom:
-    json_decref(drives);
-oom_o:
+    return a;
+}
+
+static json_t *nets_json(const struct api_vmcfg *c)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < c->nnets; i++) {
+        const struct api_net *n = &c->nets[i];
+        char mac[18];
+        mac_format(n->mac, mac);
+        json_t *j = json_pack("{s:s,s:s,s:s?}", "iface_id", n->id, "host_dev_name",
+                              n->host_dev_name, "guest_mac", n->has_mac ? mac : NULL);
+        if (j && n->mtu && !set_new(j, "mtu", json_integer(n->mtu))) {
+            json_decref(j);
+            j = NULL;
+        }
+        if (!j || json_array_append_new(a, j) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static json_t *logger_json(const struct api_vmcfg *c)
+{
+    const struct api_logger *l = &c->logger;
+    if (!l->set)
+        return json_null();
+    return json_pack("{s:s?,s:s?,s:b,s:b}", "log_path", l->log_path[0] ? l->log_path : NULL,
+                     "level", l->level[0] ? l->level : NULL, "show_level", l->show_level,
+                     "show_log_origin", l->show_log_origin);
+}
+
+char *api_config_dump(const struct api_routes *r)
+{
+    const struct api_vmcfg *c = &r->cfg;
+    json_t *o = json_object();
+    bool ok = o && set_new(o, "boot-source", boot_json(c)) &&
+              set_new(o, "drives", drives_json(c)) &&
+              set_new(o, "machine-config", machine_json(c)) &&
+              set_new(o, "network-interfaces", nets_json(c)) &&
+              set_new(o, "vsock", c->vsock.guest_cid ?
+                      json_pack("{s:I,s:s}", "guest_cid", (json_int_t)c->vsock.guest_cid,
+                                "uds_path", c->vsock.uds_path) : json_null()) &&
+              set_new(o, "logger", logger_json(c)) &&
+              set_new(o, "metrics", c->metrics_path[0] ?
+                      json_pack("{s:s}", "metrics_path", c->metrics_path) : json_null());
+    char *text = ok ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
-    api_reply_fault(rep, "out of memory");
+    return text;
+}
+
+static void get_vm_config(struct req *q, struct api_reply *rep)
+{
+    rep->body = api_config_dump(q->r);
+    rep->status = 200;
+    if (!rep->body)
+        api_reply_fault(rep, "out of memory");
 }
 
 /* ---- the table ---- */
@@ -424,9 +646,6 @@ struct route {
     void (*fn)(struct req *q, struct api_reply *rep);
 };
 
-/* New device routes slot in here, e.g.
- *   { HTTP_PUT, "/network-interfaces/", true, true, PRE, put_net },
- *   { HTTP_PUT, "/vsock", false, true, PRE, put_vsock }, */
 static const struct route routes[] = {
     { HTTP_GET,   "/",               false, false, ANY,  get_instance },
     { HTTP_GET,   "/version",        false, false, ANY,  get_version },
@@ -435,6 +654,9 @@ static const struct route routes[] = {
     { HTTP_PATCH, "/machine-config", false, true,  PRE,  patch_machine },
     { HTTP_PUT,   "/boot-source",    false, true,  PRE,  put_boot_source },
     { HTTP_PUT,   "/drives/",        true,  true,  PRE,  put_drive },
+    { HTTP_PUT,   "/network-interfaces/", true, true, PRE, put_net },
+    { HTTP_PATCH, "/network-interfaces/", true, true, POST, patch_net },
+    { HTTP_PUT,   "/vsock",          false, true,  PRE,  put_vsock },
     { HTTP_PUT,   "/actions",        false, true,  ANY,  put_actions },
     { HTTP_PATCH, "/vm",             false, true,  POST, patch_vm },
     { HTTP_GET,   "/vm/config",      false, false, ANY,  get_vm_config },
@@ -516,6 +738,157 @@ int api_route(struct api_routes *r, enum api_phase phase, enum http_method m,
     return rep->status == 400 && !rep->body ? -ENOMEM : 0;
 }
 
+/* ---- --config-file ---- */
+
+struct section {
+    const char *key;
+    void (*fn)(struct req *q, struct api_reply *rep);
+    const char *id_field;   /* an array of objects with this id, or NULL: one object */
+};
+
+/* In the order they are applied. */
+static const struct section sections[] = {
+    { "logger", put_logger, NULL },
+    { "metrics", put_metrics, NULL },
+    { "machine-config", put_machine, NULL },
+    { "boot-source", put_boot_source, NULL },
+    { "drives", put_drive, "drive_id" },
+    { "network-interfaces", put_net, "iface_id" },
+    { "vsock", put_vsock, NULL },
+};
+
+/* Firecracker sections arcvmm has no device for. */
+static const char *const unsupported_sections[] = {
+    "balloon", "mmds-config", "entropy", "cpu-config", "serial", "pmem", "memory-hotplug",
+};
+
+/* The fault_message of a 400 reply, into err. */
+static void fault_text(const struct api_reply *rep, const char *where, char *err, size_t errlen)
+{
+    json_t *o = rep->body ? json_loads(rep->body, 0, NULL) : NULL;
+    const char *m = json_string_value(json_object_get(o, "fault_message"));
+    snprintf(err, errlen, "%s: %s", where, m ? m : "out of memory");
+    json_decref(o);
+}
+
+/* Apply one object of section s (item index idx of an array, or -1). */
+static int load_one(struct api_routes *r, const struct section *s, json_t *body, int idx,
+                    char *err, size_t errlen)
+{
+    char where[64];
+    if (idx >= 0)
+        snprintf(where, sizeof(where), "`%s`[%d]", s->key, idx);
+    else
+        snprintf(where, sizeof(where), "`%s`", s->key);
+    struct req q = { .r = r, .phase = API_NOT_STARTED, .body = body, .id = "" };
+    if (s->id_field) {
+        const char *id = json_string_value(json_object_get(body, s->id_field));
+        if (id && !id_valid(id)) {
+            snprintf(err, errlen, "%s: field `%s`: invalid id \"%.64s\": only alphanumeric "
+                     "characters and '_' are allowed (at most %d)", where, s->id_field, id,
+                     API_MAX_ID - 1);
+            return -EINVAL;
+        }
+        if (id)
+            q.id = id;
+    }
+    struct api_reply rep;
+    memset(&rep, 0, sizeof(rep));
+    s->fn(&q, &rep);
+    int rc = 0;
+    if (rep.status == 400) {
+        fault_text(&rep, where, err, errlen);
+        rc = rep.body ? -EINVAL : -ENOMEM;
+    }
+    free(rep.body);
+    return rc;
+}
+
+static int load_section(struct api_routes *r, const struct section *s, json_t *v, char *err,
+                        size_t errlen)
+{
+    if (json_is_null(v))
+        return 0;
+    if (!s->id_field)
+        return load_one(r, s, v, -1, err, errlen);
+    if (!json_is_array(v)) {
+        snprintf(err, errlen, "`%s` must be an array", s->key);
+        return -EINVAL;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item) {
+        int rc = load_one(r, s, item, (int)i, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Every top-level key is a known section. */
+static int check_sections(json_t *doc, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(doc, key, v) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+            known |= !strcmp(key, sections[i].key);
+        if (known)
+            continue;
+        for (size_t i = 0; i < sizeof(unsupported_sections) / sizeof(unsupported_sections[0]); i++) {
+            if (strcmp(key, unsupported_sections[i]))
+                continue;
+            if (!json_is_null(v)) {
+                snprintf(err, errlen, "`%s` is not supported by arcvmm", key);
+                return -EINVAL;
+            }
+            known = true;
+        }
+        if (!known) {
+            snprintf(err, errlen, "unknown section `%.64s`", key);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+int api_config_load(struct api_routes *r, const char *doc, size_t len, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *d = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &je);
+    if (!d) {
+        snprintf(err, errlen, "invalid JSON at line %d column %d: %s", je.line, je.column,
+                 je.text);
+        return -EINVAL;
+    }
+    int rc = -EINVAL;
+    struct api_routes *tmp = NULL;
+    if (!json_is_object(d)) {
+        snprintf(err, errlen, "the document must be a JSON object");
+        goto out;
+    }
+    if ((rc = check_sections(d, err, errlen)) < 0)
+        goto out;
+    rc = -ENOMEM;
+    if (!(tmp = malloc(sizeof(*tmp)))) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    *tmp = *r;
+    for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+        json_t *v = json_object_get(d, sections[i].key);
+        if (v && (rc = load_section(tmp, &sections[i], v, err, errlen)) < 0)
+            goto out;
+    }
+    *r = *tmp;
+    rc = 0;
+out:
+    free(tmp);
+    json_decref(d);
+    return rc;
+}
+
 int api_build_config(const struct api_routes *r, struct arcvmm_config *out,
                      char *cmdline, size_t cmdlen)
 {
@@ -537,6 +910,19 @@ int api_build_config(const struct api_routes *r, struct arcvmm_config *out,
             out->disks[n++] = (struct arcvmm_disk){ .path = c->drives[i].path,
                                                    .readonly = c->drives[i].readonly };
     out->ndisks = n;
+    for (int i = 0; i < c->nnets; i++) {
+        const struct api_net *an = &c->nets[i];
+        struct arcvmm_net *o = &out->nets[i];
+        memset(o, 0, sizeof(*o));
+        o->tap = an->host_dev_name;
+        memcpy(o->mac, an->mac, 6);
+        o->has_mac = an->has_mac;
+        o->mtu = an->mtu;
+    }
+    out->nnets = c->nnets;
+    if (c->vsock.guest_cid)
+        out->vsock = (struct arcvmm_vsock){ .guest_cid = c->vsock.guest_cid,
+                                           .uds_path = c->vsock.uds_path };
     int w;
     const char *base = c->has_boot_args ? c->boot_args : ARCVMM_DEFAULT_CMDLINE;
     if (root && root->partuuid[0])

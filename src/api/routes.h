@@ -20,6 +20,7 @@
 #define API_MAX_STR 4096
 #define API_MAX_ID 64
 #define API_MAX_VCPUS 32
+#define API_MAX_UDS_PATH 107     /* sockaddr_un.sun_path, NUL excluded */
 
 enum api_phase { API_NOT_STARTED, API_RUNNING, API_PAUSED };
 
@@ -32,6 +33,29 @@ struct api_drive {
     char io_engine[8];          /* "Sync" or "Async" */
 };
 
+struct api_net {
+    char id[API_MAX_ID];
+    char host_dev_name[16];     /* the tap (IFNAMSIZ) */
+    uint8_t mac[6];
+    bool has_mac;
+    int mtu;                    /* 0: not given (1500) */
+};
+
+/* PUT /vsock: stored, and handed to the library as arcvmm_config.vsock
+ * for the vsock device to read. */
+struct api_vsock {
+    uint32_t guest_cid;         /* 0: no vsock; else >= 3 */
+    char uds_path[API_MAX_STR];
+};
+
+/* PUT /logger: carried out by the VMM (api/vmm.c, main.c), not here. */
+struct api_logger {
+    bool set;
+    char log_path[API_MAX_STR]; /* "" : stderr */
+    char level[16];             /* Error/Warning/Info/Debug/Trace/Off, "" : unchanged */
+    bool show_level, show_log_origin;
+};
+
 /* What the API has been told before InstanceStart. */
 struct api_vmcfg {
     bool has_kernel;
@@ -42,6 +66,11 @@ struct api_vmcfg {
     bool smt, track_dirty_pages;
     struct api_drive drives[ARCVMM_MAX_DISKS];
     int ndrives;
+    struct api_net nets[ARCVMM_MAX_NETS];
+    int nnets;
+    struct api_vsock vsock;
+    struct api_logger logger;
+    char metrics_path[API_MAX_STR];     /* "" : no metrics file */
 };
 
 struct api_routes {
@@ -49,7 +78,10 @@ struct api_routes {
     char id[API_MAX_ID];        /* --id, "anonymous-instance" by default */
 };
 
-enum api_action { API_ACT_NONE, API_ACT_START, API_ACT_PAUSE, API_ACT_RESUME };
+/* API_ACT_LOGGER: apply cfg.logger (PUT /logger); API_ACT_METRICS: open
+ * cfg.metrics_path (PUT /metrics); API_ACT_FLUSH_METRICS: FlushMetrics. */
+enum api_action { API_ACT_NONE, API_ACT_START, API_ACT_PAUSE, API_ACT_RESUME, API_ACT_LOGGER,
+                  API_ACT_METRICS, API_ACT_FLUSH_METRICS };
 
 struct api_reply {
     int status;                 /* 200, 204 or 400 */
@@ -74,4 +106,21 @@ void api_reply_fault(struct api_reply *rep, const char *fmt, ...)
  * whose strings point into r and cmdline (cmdlen bytes). 0 or -ENAMETOOLONG. */
 int api_build_config(const struct api_routes *r, struct arcvmm_config *out,
                      char *cmdline, size_t cmdlen);
+
+/* Firecracker's spelling of a logger level s (any case: "Error",
+ * "Warning", "Info", "Debug", "Trace", "Off"), or NULL if s is none. */
+const char *api_log_level_name(const char *s);
+
+/* --config-file: a document in Firecracker's config-file schema
+ * ("boot-source", "drives", "machine-config", "network-interfaces",
+ * "vsock", "logger", "metrics"; a section may be null) applied onto r's
+ * configuration through the same handlers as the API's PUTs, in the order
+ * logger, metrics, machine-config, boot-source, drives, network-interfaces,
+ * vsock. 0, or -EINVAL with one line in err naming the section and field
+ * (r then unchanged), or -ENOMEM. */
+int api_config_load(struct api_routes *r, const char *doc, size_t len, char *err, size_t errlen);
+/* The whole configuration in that schema (GET /vm/config): malloc'd JSON
+ * text, or NULL without memory. api_config_load of it gives the same
+ * configuration. */
+char *api_config_dump(const struct api_routes *r);
 #endif

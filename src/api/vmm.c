@@ -50,36 +50,65 @@ static enum api_phase phase(struct api_vmm *v)
     return arcvmm_get_state(v->vm) == ARCVMM_PAUSED ? API_PAUSED : API_RUNNING;
 }
 
-/* InstanceStart: the VM from the API's configuration, started. */
-static void start(struct api_vmm *v, struct api_reply *rep)
+int api_vmm_start(struct api_vmm *v, char *err, size_t errlen)
 {
     struct arcvmm_config cfg;
-    char err[512];
     if (api_build_config(&v->routes, &cfg, v->cmdline, sizeof(v->cmdline)) < 0) {
-        api_reply_fault(rep, "InstanceStart: the kernel command line is longer than %zu bytes",
-                        sizeof(v->cmdline) - 1);
-        return;
+        snprintf(err, errlen, "the kernel command line is longer than %zu bytes",
+                 sizeof(v->cmdline) - 1);
+        return -ENAMETOOLONG;
     }
     struct arcvmm *vm;
-    if (arcvmm_create(&cfg, &vm, err, sizeof(err)) < 0) {
-        api_reply_fault(rep, "InstanceStart: %s", err);
-        return;
-    }
-    int r = arcvmm_start(vm);
-    if (r < 0) {
+    int r = arcvmm_create(&cfg, &vm, err, errlen);
+    if (r < 0)
+        return r;
+    if ((r = arcvmm_start(vm)) < 0) {
         arcvmm_destroy(vm);
-        api_reply_fault(rep, "InstanceStart: could not start the vCPUs: %s", strerror(-r));
-        return;
+        snprintf(err, errlen, "could not start the vCPUs: %s", strerror(-r));
+        return r;
     }
+    if (cfg.vsock.guest_cid)
+        log_info("vsock: guest CID %u on %s is configured; no vsock device is attached yet",
+                 cfg.vsock.guest_cid, cfg.vsock.uds_path);
     log_info("api: InstanceStart: %d vCPU(s), %llu MiB, kernel %s", cfg.cpus,
              (unsigned long long)cfg.memory_mib, cfg.kernel);
     v->vm = vm;
+    return 0;
+}
+
+static enum log_level level_of(const char *name)
+{
+    static const struct { const char *name; enum log_level lvl; } map[] = {
+        { "Error", LOG_ERROR }, { "Warning", LOG_WARN }, { "Info", LOG_INFO },
+        { "Debug", LOG_DEBUG }, { "Trace", LOG_DEBUG }, { "Off", LOG_OFF },
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (!strcmp(map[i].name, name))
+            return map[i].lvl;
+    return LOG_WARN;
+}
+
+int api_vmm_apply_logger(const struct api_logger *l, char *err, size_t errlen)
+{
+    if (l->log_path[0]) {
+        int r = log_set_path(l->log_path);
+        if (r < 0) {
+            snprintf(err, errlen, "%s: %s", l->log_path, strerror(-r));
+            return r;
+        }
+    }
+    if (l->level[0])
+        log_set_level(level_of(l->level));
+    log_set_show_level(l->show_level);
+    return 0;
 }
 
 void api_vmm_handle(void *opaque, const struct http_request *req, int *status, char **body)
 {
     struct api_vmm *v = opaque;
     struct api_reply rep;
+    struct api_logger old_logger = v->routes.cfg.logger;
+    char err[512];
     api_route(&v->routes, phase(v), req->method, req->method_str, req->path, req->body,
               req->content_length, &rep);
     int r = 0;
@@ -87,7 +116,17 @@ void api_vmm_handle(void *opaque, const struct http_request *req, int *status, c
     case API_ACT_NONE:
         break;
     case API_ACT_START:
-        start(v, &rep);
+        if (api_vmm_start(v, err, sizeof(err)) < 0)
+            api_reply_fault(&rep, "InstanceStart: %s", err);
+        break;
+    case API_ACT_LOGGER:
+        if (api_vmm_apply_logger(&v->routes.cfg.logger, err, sizeof(err)) < 0) {
+            v->routes.cfg.logger = old_logger;
+            api_reply_fault(&rep, "field `log_path`: %s", err);
+        }
+        break;
+    case API_ACT_METRICS:
+    case API_ACT_FLUSH_METRICS:
         break;
     case API_ACT_PAUSE:
         if ((r = arcvmm_pause(v->vm)) < 0)

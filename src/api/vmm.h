@@ -21,6 +21,14 @@ void api_vmm_init(struct api_vmm *v, const char *id);
 /* `arcvmm run --api-sock`: vm (created from cfg) runs already; the routes
  * report cfg as the configuration and refuse pre-boot changes. */
 void api_vmm_attach(struct api_vmm *v, struct arcvmm *vm, const struct arcvmm_config *cfg);
+/* InstanceStart (the API's, and a --config-file's at once): create and
+ * start the VM from the routes' configuration. 0, or a negative errno with
+ * one line in err. */
+int api_vmm_start(struct api_vmm *v, char *err, size_t errlen);
+/* Carry out a logger configuration (PUT /logger, --config-file's
+ * "logger", --log-path/--level). 0, or a negative errno with
+ * "PATH: reason" in err (the file could not be opened; nothing changed). */
+int api_vmm_apply_logger(const struct api_logger *l, char *err, size_t errlen);
 /* An api_handler_fn; opaque is the struct api_vmm. */
 void api_vmm_handle(void *opaque, const struct http_request *req, int *status, char **body);
 #endif

@@ -1,13 +1,54 @@
 #include "base/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-static enum log_level log_level_cur = LOG_WARN; /* the only process-wide setting */
+/* The process-wide settings: the level, where lines go, their form. */
+static enum log_level log_level_cur = LOG_WARN;
+static atomic_int log_fd = 2;
+static atomic_bool log_show_level;
 
 void log_set_level(enum log_level lvl)
 {
     log_level_cur = lvl;
+}
+
+void log_set_show_level(bool on)
+{
+    log_show_level = on;
+}
+
+/* The first file gets an fd of its own; a later one is dup2'd onto it, so
+ * a thread writing meanwhile never writes to a closed or reused fd. */
+int log_set_path(const char *path)
+{
+    if (!path) {
+        int old = atomic_exchange(&log_fd, 2);
+        if (old != 2)
+            close(old);
+        return 0;
+    }
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
+    if (fd < 0)
+        return -errno;
+    int cur = atomic_load(&log_fd);
+    if (cur == 2) {
+        atomic_store(&log_fd, fd);
+        return 0;
+    }
+    int r = dup3(fd, cur, O_CLOEXEC) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+static const char *level_name(enum log_level lvl)
+{
+    static const char *const names[] = { "Error", "Warning", "Info", "Debug" };
+    return lvl >= LOG_ERROR && lvl <= LOG_DEBUG ? names[lvl] : "Off";
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
@@ -19,7 +60,17 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "arcvmm: %s\n", buf);
+    char line[1100];
+    int n = snprintf(line, sizeof(line), "arcvmm: %s%s%s%s\n", log_show_level ? "[" : "",
+                     log_show_level ? level_name(lvl) : "", log_show_level ? "] " : "", buf);
+    if (n > (int)sizeof(line) - 1) {
+        n = (int)sizeof(line) - 1;
+        line[n - 1] = '\n';
+    }
+    /* one write per line: lines of several threads never interleave */
+    if (write(atomic_load(&log_fd), line, (size_t)n) < 0) {
+        /* nowhere else to say it */
+    }
 }
 
 static uint64_t monotonic_ns(void)

@@ -6,9 +6,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+/* LOG_OFF: nothing is written. */
+enum log_level { LOG_OFF = -1, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_set_level(enum log_level lvl);
+/* Lines go to path (appended; created 0644 if missing; a FIFO needs a
+ * reader, lines it cannot take are dropped) instead of stderr; NULL: back
+ * to stderr. Safe while other threads log. 0 or a negative errno. */
+int log_set_path(const char *path);
+/* Lines carry their level ("[Warning] ...") when on. */
+void log_set_show_level(bool on);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_err(...)   log_msg(LOG_ERROR, __VA_ARGS__)

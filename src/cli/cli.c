@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/routes.h"
+#include "base/mac.h"
+
 /* --http-api-max-payload-size: Firecracker's default; at most 16 MiB (each
  * of the 10 connections buffers one body). */
 #define CLI_API_DEFAULT_PAYLOAD 51200
@@ -22,9 +25,11 @@
 
 static const char usage_text[] =
     "usage: arcvmm run [options]     boot a Linux guest\n"
-    "       arcvmm --api-sock PATH [--id ID] [--http-api-max-payload-size N] [-v]\n"
+    "       arcvmm --api-sock PATH [API options]\n"
     "                                wait for Firecracker API calls on PATH;\n"
     "                                PUT /actions InstanceStart boots the VM\n"
+    "       arcvmm --config-file FILE [--api-sock PATH | --no-api] [API options]\n"
+    "                                boot the VM in FILE (Firecracker's schema) at once\n"
     "       arcvmm --help | --version\n"
     "\n"
     "run options:\n"
@@ -65,13 +70,25 @@ static const char usage_text[] =
     "$ARCVMM_GUEST_DIR, else the guest/ directory beside the arcvmm binary\n"
     "(" DEFAULT_KERNEL_NAME " + initramfs.cpio.gz).\n"
     "\n"
-    "API options (with or without run):\n"
+    "API options (with or without run; --config-file and --no-api without):\n"
     "  --api-sock PATH    the Unix socket of the Firecracker-compatible REST API;\n"
     "                     a stale socket file is replaced, a live server's path is\n"
     "                     refused; removed at exit\n"
     "  --id ID            the instance id GET / reports (default anonymous-instance)\n"
     "  --http-api-max-payload-size N\n"
     "                     largest request body in bytes (default 51200)\n"
+    "  --config-file FILE a JSON file as Firecracker's --config-file takes: boot-source,\n"
+    "                     drives, machine-config, network-interfaces, vsock, logger,\n"
+    "                     metrics (the bodies of the PUTs of the same names); the VM\n"
+    "                     boots at once, GET /vm/config gives such a file back\n"
+    "  --no-api           with --config-file: no API socket at all\n"
+    "  --log-path FILE    log lines go to FILE (appended) instead of stderr\n"
+    "  --level LEVEL      Error, Warning (default), Info, Debug, Trace or Off\n"
+    "  --show-level       each log line says its level\n"
+    "  --show-log-origin  accepted (arcvmm's lines carry no source location)\n"
+    "  --metrics-path FILE\n"
+    "                     metrics as one JSON object a line (every 60 s and on\n"
+    "                     PUT /actions FlushMetrics)\n"
     "The process exits when the guest powers off or reboots, as Firecracker does.\n"
     "\n"
     "On a terminal, the console is in raw mode: type Ctrl-A x to end the VM.\n"
@@ -138,28 +155,6 @@ static int parse_disk(struct cli *c, char *arg, char *err, size_t errlen)
     return 0;
 }
 
-/* "aa:bb:cc:dd:ee:ff" (hex, ':' or '-'). 0 or -EINVAL. */
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-    for (int i = 0; i < 6; i++) {
-        int v = 0;
-        for (int k = 0; k < 2; k++, s++) {
-            char ch = *s;
-            int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 :
-                    ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-            if (d < 0)
-                return -EINVAL;
-            v = v * 16 + d;
-        }
-        mac[i] = (uint8_t)v;
-        if (i < 5 && *s != ':' && *s != '-')
-            return -EINVAL;
-        if (i < 5)
-            s++;
-    }
-    return *s ? -EINVAL : 0;
-}
-
 /* tap=NAME[,mac=MAC][,queues=N][,mtu=N] -> the next NIC slot. The string
  * is modified. */
 static int parse_net(struct cli *c, char *arg, char *err, size_t errlen)
@@ -187,18 +182,14 @@ static int parse_net(struct cli *c, char *arg, char *err, size_t errlen)
     unsigned long long v;
     while ((tok = strtok_r(NULL, ",", &save)) != NULL) {
         if (!strncmp(tok, "mac=", 4)) {
-            if (parse_mac(tok + 4, n->mac) < 0) {
+            if (mac_parse(tok + 4, n->mac) < 0) {
                 snprintf(err, errlen, "--net: mac '%s' is not six hex bytes (aa:bb:cc:dd:ee:ff)",
                          tok + 4);
                 return -EINVAL;
             }
-            if (n->mac[0] & 1) {
-                snprintf(err, errlen, "--net: mac %s is a multicast address", tok + 4);
-                return -EINVAL;
-            }
-            static const uint8_t zero[6];
-            if (!memcmp(n->mac, zero, 6)) {
-                snprintf(err, errlen, "--net: mac %s is all zeros", tok + 4);
+            const char *why = mac_unusable(n->mac);
+            if (why) {
+                snprintf(err, errlen, "--net: mac %s is %s", tok + 4, why);
                 return -EINVAL;
             }
             n->has_mac = 1;
@@ -221,11 +212,34 @@ static int parse_net(struct cli *c, char *arg, char *err, size_t errlen)
 
 /* The API options, in either form. 1 if o was one of them, 0 if not, or
  * -EINVAL with err set. */
-enum { O_API_SOCK = 512, O_ID, O_API_MAX_PAYLOAD };
+enum { O_API_SOCK = 512, O_ID, O_API_MAX_PAYLOAD, O_LOG_PATH, O_LEVEL, O_SHOW_LEVEL,
+       O_SHOW_ORIGIN, O_METRICS_PATH, O_CONFIG_FILE, O_NO_API };
 static int parse_api_opt(struct cli *c, int o, const char *arg, char *err, size_t errlen)
 {
     unsigned long long v;
     switch (o) {
+    case O_LOG_PATH: case O_METRICS_PATH: case O_CONFIG_FILE:
+        if (!*arg) {
+            snprintf(err, errlen, "--%s: the path is empty", o == O_LOG_PATH ? "log-path" :
+                     o == O_METRICS_PATH ? "metrics-path" : "config-file");
+            return -EINVAL;
+        }
+        *(o == O_LOG_PATH ? &c->log_path : o == O_METRICS_PATH ? &c->metrics_path :
+          &c->config_file) = arg;
+        return 1;
+    case O_LEVEL:
+        if (!(c->level = api_log_level_name(arg))) {
+            snprintf(err, errlen, "--level: '%s' is not Error, Warning, Info, Debug, Trace or Off",
+                     arg);
+            return -EINVAL;
+        }
+        return 1;
+    case O_SHOW_LEVEL:
+        c->show_level = true;
+        return 1;
+    case O_SHOW_ORIGIN:
+        c->show_log_origin = true;
+        return 1;
     case O_API_SOCK:
         if (!*arg) {
             snprintf(err, errlen, "--api-sock: the path is empty");
@@ -260,13 +274,20 @@ static int parse_api_opt(struct cli *c, int o, const char *arg, char *err, size_
 #define API_LONG_OPTS \
     { "api-sock", required_argument, NULL, O_API_SOCK }, \
     { "id", required_argument, NULL, O_ID }, \
-    { "http-api-max-payload-size", required_argument, NULL, O_API_MAX_PAYLOAD }
+    { "http-api-max-payload-size", required_argument, NULL, O_API_MAX_PAYLOAD }, \
+    { "log-path", required_argument, NULL, O_LOG_PATH }, \
+    { "level", required_argument, NULL, O_LEVEL }, \
+    { "show-level", no_argument, NULL, O_SHOW_LEVEL }, \
+    { "show-log-origin", no_argument, NULL, O_SHOW_ORIGIN }, \
+    { "metrics-path", required_argument, NULL, O_METRICS_PATH }
 
 /* `arcvmm --api-sock PATH ...` (no command), as Firecracker is started. */
 static int parse_api_mode(int argc, char **argv, struct cli *c, char *err, size_t errlen)
 {
     static const struct option opts[] = {
         API_LONG_OPTS,
+        { "config-file", required_argument, NULL, O_CONFIG_FILE },
+        { "no-api", no_argument, NULL, O_NO_API },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
@@ -281,6 +302,8 @@ static int parse_api_mode(int argc, char **argv, struct cli *c, char *err, size_
             return 0;
         } else if (o == 'v') {
             c->verbose = true;
+        } else if (o == O_NO_API) {
+            c->no_api = true;
         } else if (o == ':') {
             snprintf(err, errlen, "%s needs a value", argv[optind - 1]);
             return -EINVAL;
@@ -296,8 +319,16 @@ static int parse_api_mode(int argc, char **argv, struct cli *c, char *err, size_
                  argv[optind]);
         return -EINVAL;
     }
-    if (!c->api_sock) {
-        snprintf(err, errlen, "no --api-sock PATH given (try 'arcvmm --help')");
+    if (c->no_api && !c->config_file) {
+        snprintf(err, errlen, "--no-api needs --config-file FILE (the VM's configuration)");
+        return -EINVAL;
+    }
+    if (c->no_api && c->api_sock) {
+        snprintf(err, errlen, "--no-api and --api-sock exclude each other");
+        return -EINVAL;
+    }
+    if (!c->api_sock && !c->config_file) {
+        snprintf(err, errlen, "no --api-sock PATH or --config-file FILE given (try 'arcvmm --help')");
         return -EINVAL;
     }
     return 0;
@@ -431,7 +462,8 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
             }
             break;
         case O_MEM_MERGE: c->cfg.mem_merge = 1; break;
-        case O_API_SOCK: case O_ID: case O_API_MAX_PAYLOAD:
+        case O_API_SOCK: case O_ID: case O_API_MAX_PAYLOAD: case O_LOG_PATH: case O_LEVEL:
+        case O_SHOW_LEVEL: case O_SHOW_ORIGIN: case O_METRICS_PATH:
             if (parse_api_opt(c, o, optarg, err, errlen) < 0)
                 return -EINVAL;
             break;

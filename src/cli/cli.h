@@ -20,6 +20,12 @@ struct cli {
     const char *api_sock;   /* --api-sock (CLI_API, or `run` with an API), or NULL */
     const char *id;         /* --id, or NULL */
     size_t api_max_payload; /* --http-api-max-payload-size (default 51200) */
+    const char *config_file;/* --config-file (CLI_API): boot from it at once, or NULL */
+    bool no_api;            /* --no-api (needs --config-file): no socket */
+    const char *log_path;   /* --log-path, or NULL: stderr */
+    const char *level;      /* --level, Firecracker's spelling, or NULL */
+    bool show_level, show_log_origin;
+    const char *metrics_path;   /* --metrics-path, or NULL */
 };
 
 /* 0 on success; -EINVAL with a one-line message in err on a usage error. */

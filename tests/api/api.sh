@@ -12,6 +12,11 @@
 #      the guest echoes and powers off; arcvmm exits 0 and removes S.
 #   2. arcvmm run ... --api-sock: the VM from the command line, pre-boot
 #      routes refused, pause/resume, exit 0.
+#   3. arcvmm --config-file F --api-sock S boots F at once (Running, its
+#      drive open, its logger writing to its file); GET /vm/config fed back
+#      as --config-file with --no-api boots the same VM without a socket.
+#   4. network-interfaces, vsock and logger routes before start, and
+#      their errors; SIGTERM before start.
 # Also: keep-alive (two requests on one connection), Expect:
 # 100-continue, an oversized body. Waits poll with a bound (only a
 # failing test reaches it); nothing sleeps to order events.
@@ -183,6 +188,73 @@ if start run --kernel "$guest" --cmdline "console=$con echo" --cpus 1 --memory 3
     echo run-line >&3
     if console_has 'testguest: echo run-line'; then ok run-guest-echoed; else bad run-guest-echoed "$(cat "$tmp/out")"; fi
     finish run-exit-on-poweroff
+fi
+
+# ---- 3. arcvmm --config-file (+ --api-sock): boots at once, as Firecracker ----
+truncate -s 1M "$tmp/data.img"
+cat > "$tmp/vm.json" <<EOF
+{
+  "boot-source": {"kernel_image_path": "$guest", "boot_args": "console=$con reboot=k panic=1 echo"},
+  "drives": [{"drive_id": "data", "path_on_host": "$tmp/data.img", "is_root_device": false,
+              "is_read_only": true}],
+  "machine-config": {"vcpu_count": 1, "mem_size_mib": 48},
+  "vsock": {"guest_cid": 3, "uds_path": "$tmp/v.sock"},
+  "logger": {"log_path": "$tmp/cf.log", "level": "Info", "show_level": true}
+}
+EOF
+if start --config-file "$tmp/vm.json" --api-sock "$S"; then
+    req cf-running      200 '"state":"Running"' GET /
+    req cf-machine      200 '"vcpu_count":1,"mem_size_mib":48' GET /machine-config
+    req cf-pre-boot     400 'not supported after starting the microVM' PUT /drives/data \
+        "{\"drive_id\":\"data\",\"path_on_host\":\"$tmp/data.img\",\"is_root_device\":false}"
+    curl -s --unix-socket "$S" http://localhost/vm/config > "$tmp/back.json"
+    if grep -q "\"path_on_host\":\"$tmp/data.img\"" "$tmp/back.json" &&
+       grep -q '"vsock":{"guest_cid":3' "$tmp/back.json"; then ok cf-vm-config
+    else bad cf-vm-config "$(cat "$tmp/back.json")"; fi
+    if grep -q '\[Info\] api: InstanceStart: 1 vCPU(s), 48 MiB' "$tmp/cf.log"; then ok cf-log-file
+    else bad cf-log-file "log: $(cat "$tmp/cf.log" 2>&1)"; fi
+    echo cf-line >&3
+    if console_has 'testguest: echo cf-line'; then ok cf-guest-echoed; else bad cf-guest-echoed "$(cat "$tmp/out")"; fi
+    finish cf-exit-on-poweroff
+fi
+# GET /vm/config fed back as --config-file, without an API: the same VM
+rm -f "$tmp/in"; mkfifo "$tmp/in"
+"$bin" --config-file "$tmp/back.json" --no-api <"$tmp/in" >"$tmp/out" 2>"$tmp/err" & pid=$!
+exec 3>"$tmp/in"
+if console_has 'testguest: start'; then ok cf-back-booted; else bad cf-back-booted "$(cat "$tmp/err")"; fi
+if [ ! -e "$S" ]; then ok cf-no-api-no-socket; else bad cf-no-api-no-socket "a socket exists"; fi
+if ls -l /proc/"$pid"/fd 2>/dev/null | grep -q "$tmp/data.img"; then ok cf-back-drive
+else bad cf-back-drive "arcvmm does not hold $tmp/data.img open"; fi
+echo back-line >&3
+if console_has 'testguest: echo back-line'; then ok cf-back-echoed; else bad cf-back-echoed "$(cat "$tmp/out")"; fi
+finish cf-back-exit
+
+# ---- 4. network interfaces, vsock and the logger before start ----
+if start --api-sock "$S"; then
+    req net-put         204 '' PUT /network-interfaces/net1 \
+        '{"iface_id":"net1","host_dev_name":"tap0","guest_mac":"06:00:AC:10:00:02","rx_rate_limiter":{}}'
+    req net-id-differs  400 'differs from `iface_id`' PUT /network-interfaces/net2 \
+        '{"iface_id":"net1","host_dev_name":"tap1"}'
+    req net-bad-mac     400 'field `guest_mac`' PUT /network-interfaces/net2 \
+        '{"iface_id":"net2","host_dev_name":"tap1","guest_mac":"zz"}'
+    req net-tap-twice   400 'tap tap0 is already used by interface net1' PUT /network-interfaces/net2 \
+        '{"iface_id":"net2","host_dev_name":"tap0"}'
+    req net-bad-id      400 'invalid id' PUT /network-interfaces/net-2 \
+        '{"iface_id":"net-2","host_dev_name":"tap1"}'
+    req net-patch-early 400 'not supported before starting the microVM' PATCH /network-interfaces/net1 \
+        '{"iface_id":"net1"}'
+    req vsock-put       204 '' PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$tmp/v.sock\"}"
+    req vsock-bad-cid   400 'field `guest_cid`: 2 is outside 3..' PUT /vsock '{"guest_cid":2,"uds_path":"/v"}'
+    req net-vm-config   200 '"network-interfaces":[{"iface_id":"net1","host_dev_name":"tap0","guest_mac":"06:00:ac:10:00:02"}]' GET /vm/config
+    req vsock-vm-config 200 "\"vsock\":{\"guest_cid\":3,\"uds_path\":\"$tmp/v.sock\"}" GET /vm/config
+    req logger-bad-path 400 "field \`log_path\`: $tmp/nodir/l.log: No such file or directory" PUT /logger \
+        "{\"log_path\":\"$tmp/nodir/l.log\"}"
+    req logger-file     204 '' PUT /logger "{\"log_path\":\"$tmp/api.log\",\"level\":\"Debug\"}"
+    req logger-vm-config 200 "\"logger\":{\"log_path\":\"$tmp/api.log\",\"level\":\"Debug\"" GET /vm/config
+    req logger-writes   200 '"state":"Not started"' GET /
+    kill -TERM "$pid"; wait "$pid"; rc=$?; pid=; exec 3>&-
+    if [ "$rc" -eq 143 ] && [ ! -e "$S" ]; then ok api-sigterm-before-start
+    else bad api-sigterm-before-start "rc=$rc"; fi
 fi
 
 echo "$pass passed, $fail failed"

@@ -84,7 +84,7 @@ expect extra-argument    "unexpected argument 'foo'"  -- "$bin" run --kernel "$g
 # The API socket (arcvmm --api-sock PATH, as firecracker --api-sock PATH)
 expect api-missing-value "--api-sock needs a value"   -- "$bin" --api-sock
 expect run-api-missing-value "--api-sock needs a value" -- "$bin" run --kernel "$guest" --api-sock
-expect api-no-sock       "no --api-sock PATH given"   -- "$bin" --id vm1
+expect api-no-sock       "no --api-sock PATH or --config-file FILE given" -- "$bin" --id vm1
 expect api-unknown-opt   "unknown option '--kernel'"  -- "$bin" --api-sock "$tmp/a.sock" --kernel "$guest"
 expect api-extra-arg     "unexpected argument 'run'"  -- "$bin" --api-sock "$tmp/a.sock" run
 expect api-bad-id        "--id: 'a/b' may hold only"  -- "$bin" --api-sock "$tmp/a.sock" --id a/b
@@ -116,6 +116,25 @@ if [ "$rc" -eq 143 ] && [ ! -e "$tmp/live.sock" ] && ! grep -q Sanitizer "$tmp/l
 else
     fail=$((fail + 1)); echo "FAIL api-socket-removed-at-exit: rc=$rc"; ls -l "$tmp/live.sock" 2>&1; cat "$tmp/live.err"
 fi
+# --config-file (Firecracker's schema): the line names the file, the
+# section, the item and the field
+echo '{"machine-config":{"vcpu_count":1,"mem_size_mib":32}' > "$tmp/cf-badjson.json"
+echo '{"drives":[{"drive_id":"rootfs","is_root_device":true}]}' > "$tmp/cf-field.json"
+echo '{"machine-config":{"vcpu_count":1,"mem_size_mib":32}}' > "$tmp/cf-nokernel.json"
+echo "{\"boot-source\":{\"kernel_image_path\":\"$tmp/nope\"}}" > "$tmp/cf-missing.json"
+echo '{"boot-source":{"kernel_image_path":"/k"},"balloon":{"amount_mib":8}}' > "$tmp/cf-balloon.json"
+expect config-missing    "config file $tmp/nope.json: No such file or directory" -- "$bin" --config-file "$tmp/nope.json" --no-api
+expect config-dir        "config file $tmp: read error" -- "$bin" --config-file "$tmp" --no-api
+expect config-bad-json   "config file $tmp/cf-badjson.json: invalid JSON at line 2" -- "$bin" --config-file "$tmp/cf-badjson.json" --no-api
+expect config-field      "config file $tmp/cf-field.json: \`drives\`[0]: missing field \`path_on_host\`" -- "$bin" --config-file "$tmp/cf-field.json" --no-api
+expect config-no-kernel  "config file $tmp/cf-nokernel.json: no \`boot-source\`" -- "$bin" --config-file "$tmp/cf-nokernel.json"
+expect config-kernel-missing "config file $tmp/cf-missing.json: kernel $tmp/nope: No such file or directory" -- "$bin" --config-file "$tmp/cf-missing.json" --no-api
+expect config-unsupported "\`balloon\` is not supported by arcvmm" -- "$bin" --config-file "$tmp/cf-balloon.json" --no-api
+expect no-api-alone      "--no-api needs --config-file FILE" -- "$bin" --no-api
+expect no-api-and-sock   "--no-api and --api-sock exclude each other" -- "$bin" --config-file "$tmp/cf-field.json" --no-api --api-sock "$tmp/a.sock"
+expect config-file-in-run "unknown option '--config-file'" -- "$bin" run --kernel "$guest" --config-file "$tmp/cf-field.json"
+expect level-bad         "--level: 'Loud' is not Error, Warning" -- "$bin" run --kernel "$guest" --level Loud
+expect log-path-bad      "log file $tmp/nodir/x.log: No such file or directory" -- "$bin" run --kernel "$guest" --log-path "$tmp/nodir/x.log"
 if id nobody >/dev/null 2>&1 && command -v runuser >/dev/null; then
     expect kernel-unreadable "kernel $tmp/k000: Permission denied" -- runuser -u nobody -- "$bin" run --kernel "$tmp/k000"
 else

@@ -149,7 +149,7 @@ static void t_api(void)
     CHECK_EQ(parse(&c, err, "arcvmm", "--api-sock", "/s", "--help", NULL), 0);
     CHECK_EQ(c.cmd, CLI_HELP);
     CHECK_EQ(parse(&c, err, "arcvmm", "--id", "x", NULL), -EINVAL);
-    CHECK(strstr(err, "no --api-sock PATH given"));
+    CHECK(strstr(err, "no --api-sock PATH or --config-file FILE given"));
     CHECK_EQ(parse(&c, err, "arcvmm", "--api-sock", "", NULL), -EINVAL);
     CHECK(strstr(err, "the path is empty"));
     CHECK_EQ(parse(&c, err, "arcvmm", "--api-sock", "/s", "--id", "", NULL), -EINVAL);
@@ -168,6 +168,39 @@ static void t_default_guest_dir(void)
     unsetenv("ARCVMM_GUEST_DIR");
 }
 
+/* --config-file, --no-api and the logger options */
+static void t_config_file_and_logger(void)
+{
+    struct cli c;
+    char err[256];
+    CHECK_EQ(parse(&c, err, "arcvmm", "--config-file", "vm.json", "--no-api", NULL), 0);
+    CHECK_EQ(c.cmd, CLI_API);
+    CHECK(!strcmp(c.config_file, "vm.json") && c.no_api && !c.api_sock);
+    CHECK_EQ(parse(&c, err, "arcvmm", "--config-file", "vm.json", NULL), 0);
+    CHECK(!c.no_api && !c.api_sock);
+    CHECK_EQ(parse(&c, err, "arcvmm", "--api-sock", "/s", "--config-file=vm.json", "--level",
+                   "debug", "--log-path", "/l", "--show-level", "--show-log-origin",
+                   "--metrics-path", "/m", NULL), 0);
+    CHECK(!strcmp(c.level, "Debug") && !strcmp(c.log_path, "/l") && !strcmp(c.metrics_path, "/m"));
+    CHECK(c.show_level && c.show_log_origin);
+    CHECK_EQ(parse(&c, err, "arcvmm", "--no-api", NULL), -EINVAL);
+    CHECK(strstr(err, "--no-api needs --config-file FILE"));
+    CHECK_EQ(parse(&c, err, "arcvmm", "--no-api", "--api-sock", "/s", "--config-file", "f", NULL),
+             -EINVAL);
+    CHECK(strstr(err, "--no-api and --api-sock exclude each other"));
+    CHECK_EQ(parse(&c, err, "arcvmm", "--config-file", "", NULL), -EINVAL);
+    CHECK(strstr(err, "--config-file: the path is empty"));
+    CHECK_EQ(parse(&c, err, "arcvmm", "--api-sock", "/s", "--level", "Loud", NULL), -EINVAL);
+    CHECK(strstr(err, "--level: 'Loud' is not Error, Warning, Info, Debug, Trace or Off"));
+    /* run takes the logger options, not --config-file */
+    CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", "--level", "Off", "--log-path", "/l",
+                   NULL), 0);
+    CHECK(!strcmp(c.level, "Off") && !strcmp(c.log_path, "/l"));
+    CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", "--config-file", "f", NULL), -EINVAL);
+    CHECK(strstr(err, "unknown option '--config-file'"));
+    CHECK(strstr(cli_usage(), "--config-file FILE") && strstr(cli_usage(), "--no-api"));
+}
+
 int main(void)
 {
     RUN(t_full_run_line);
@@ -177,5 +210,6 @@ int main(void)
     RUN(t_default_guest_dir);
     RUN(t_net);
     RUN(t_api);
+    RUN(t_config_file_and_logger);
     return harness_done();
 }
