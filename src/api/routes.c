@@ -853,6 +853,15 @@ static int check_sections(json_t *doc, char *err, size_t errlen)
     return 0;
 }
 
+/* Control characters of names quoted from the document (a key holding a
+ * newline) would break the one line: each becomes '?'. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 int api_config_load(struct api_routes *r, const char *doc, size_t len, char *err, size_t errlen)
 {
     json_error_t je;
@@ -860,6 +869,7 @@ int api_config_load(struct api_routes *r, const char *doc, size_t len, char *err
     if (!d) {
         snprintf(err, errlen, "invalid JSON at line %d column %d: %s", je.line, je.column,
                  je.text);
+        one_line(err);
         return -EINVAL;
     }
     int rc = -EINVAL;
@@ -884,6 +894,8 @@ int api_config_load(struct api_routes *r, const char *doc, size_t len, char *err
     *r = *tmp;
     rc = 0;
 out:
+    if (rc < 0)
+        one_line(err);
     free(tmp);
     json_decref(d);
     return rc;

@@ -153,6 +153,9 @@ static void t_errors(void)
         { "{\"metrics\":{}}", "`metrics`: missing field `metrics_path`\0" },
         { "{\"balloon\":{\"amount_mib\":1}}", "`balloon` is not supported by arcvmm\0" },
         { "{\"machine_config\":{}}", "unknown section `machine_config`\0" },
+        /* a name quoted from the file never breaks the line (fuzz_config) */
+        { "{\"drives\":[{\"drive_id\":\"a\",\"path_o\\n_host\":\"/a\",\"is_root_device\":true}]}",
+          "`drives`[0]: unknown field `path_o?_host`\0" },
         { "[1]", "the document must be a JSON object\0" },
         { "{\"drives\":[]", "invalid JSON at line 1\0" },
         { "{\"vsock\":null,\"vsock\":null}", "invalid JSON\0duplicate\0" },
