@@ -42,7 +42,7 @@ static const char usage_text[] =
     "  --initrd FILE      initial ramdisk\n"
     "  --cmdline STR      kernel command line (default: \"" ARCVMM_DEFAULT_CMDLINE "\")\n"
     "  --cpus N           number of vCPUs (default 1)\n"
-    "  --memory MIB       guest RAM in MiB (default 256)\n"
+    "  --memory SIZE      guest RAM: MiB, or with a unit: 512M, 1G (default 256)\n"
     "  --console MODE     stdio (default), file:PATH (output only), or none\n"
     "  --disk PATH[,ro][,id=SERIAL]\n"
     "                     raw disk image as virtio-blk (/dev/vda, vdb, ... in\n"
@@ -121,6 +121,56 @@ static int parse_num(const char *opt, const char *s, unsigned long long min,
     }
     *out = v;
     return 0;
+}
+
+/* --memory: a size in MiB, or with a unit: K, M, G or T (also KiB, MB,
+ * ...; any case, powers of 1024). At least 1 MiB and a whole number of
+ * MiB; the upper limit is the host's RAM, checked by the library. */
+static int parse_mib(const char *opt, const char *s, uint64_t *out, char *err, size_t errlen)
+{
+    static const char units[] = "kmgt";
+    char *end;
+    if (*s < '0' || *s > '9')
+        goto bad;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE)
+        goto big;
+    int shift = 20;                 /* bytes per unit, as a power of two */
+    if (*end) {
+        const char *u = strchr(units, end[0] | 0x20);
+        if (!u || !*u)
+            goto bad;
+        shift = 10 * (int)(u - units + 1);
+        const char *rest = end + 1;
+        if (strcasecmp(rest, "") && strcasecmp(rest, "b") && strcasecmp(rest, "ib"))
+            goto bad;
+    }
+    /* v units of 2^shift bytes, in MiB */
+    if (shift < 20) {
+        if (v % (1ull << (20 - shift))) {
+            snprintf(err, errlen, "%s: %s is not a whole number of MiB", opt, s);
+            return -EINVAL;
+        }
+        v >>= 20 - shift;
+    } else if (v > (UINT64_MAX >> 20) >> (shift - 20)) {
+        goto big;
+    } else {
+        v <<= shift - 20;
+    }
+    if (v == 0) {
+        snprintf(err, errlen, "%s: %s is less than the smallest guest RAM (1 MiB)", opt, s);
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+big:
+    snprintf(err, errlen, "%s: %s is larger than any host's RAM", opt, s);
+    return -EINVAL;
+bad:
+    snprintf(err, errlen, "%s: '%s' is not a size (MiB, or a number with K, M, G or T: 512M, 1G)",
+             opt, s);
+    return -EINVAL;
 }
 
 /* PATH[,ro][,id=SERIAL] -> the next disk slot. The string is modified. */
@@ -421,14 +471,14 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         case O_INITRD: c->cfg.initrd = optarg; break;
         case O_CMDLINE: c->cfg.cmdline = optarg; break;
         case O_CPUS:
-            if (parse_num("--cpus", optarg, 1, 4096, &v, err, errlen) < 0)
+            /* the real upper limit is the host's, checked by the library */
+            if (parse_num("--cpus", optarg, 1, INT_MAX, &v, err, errlen) < 0)
                 return -EINVAL;
             c->cfg.cpus = (int)v;
             break;
         case O_MEMORY:
-            if (parse_num("--memory", optarg, 1, 1ULL << 40, &v, err, errlen) < 0)
+            if (parse_mib("--memory", optarg, &c->cfg.memory_mib, err, errlen) < 0)
                 return -EINVAL;
-            c->cfg.memory_mib = v;
             break;
         case O_CONSOLE:
             if (!strcmp(optarg, "stdio")) {

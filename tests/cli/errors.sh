@@ -52,10 +52,16 @@ expect cpus-zero         "--cpus: 0 is out of range"  -- "$bin" run --kernel "$g
 expect cpus-negative     "--cpus: '-1' is not"        -- "$bin" run --kernel "$guest" --cpus -1
 expect cpus-not-number   "--cpus: '2x' is not"        -- "$bin" run --kernel "$guest" --cpus 2x
 expect cpus-beyond-host  "cpus: 300 is more than this host supports" -- "$bin" run --kernel "$guest" --cpus 300
-expect cpus-huge         "--cpus: 99999 is out of range" -- "$bin" run --kernel "$guest" --cpus 99999
-expect memory-zero       "--memory: 0 is out of range" -- "$bin" run --kernel "$guest" --memory 0
+# out of range says the real limit: the host's
+expect cpus-huge         "cpus: 99999 is more than this host supports (" -- "$bin" run --kernel "$guest" --cpus 99999
+expect memory-zero       "--memory: 0 is less than the smallest guest RAM (1 MiB)" -- "$bin" run --kernel "$guest" --memory 0
 expect memory-beyond     "more than this host's"      -- "$bin" run --kernel "$guest" --memory 100000000
-expect memory-overflow   "--memory: '99999999999999999999999' is not" -- "$bin" run --kernel "$guest" --memory 99999999999999999999999
+expect memory-beyond-unit "memory: 1048576 MiB is more than this host's" -- "$bin" run --kernel "$guest" --memory 1T
+expect memory-overflow   "--memory: 99999999999999999999999 is larger than any host's RAM" -- "$bin" run --kernel "$guest" --memory 99999999999999999999999
+expect memory-overflow-unit "--memory: 99999999999T is larger than any host's RAM" -- "$bin" run --kernel "$guest" --memory 99999999999T
+expect memory-bad-unit   "--memory: '512X' is not a size" -- "$bin" run --kernel "$guest" --memory 512X
+expect memory-fraction   "--memory: '1.5G' is not a size" -- "$bin" run --kernel "$guest" --memory 1.5G
+expect memory-part-mib   "--memory: 1000K is not a whole number of MiB" -- "$bin" run --kernel "$guest" --memory 1000K
 expect console-bad       "--console: 'serial' is not" -- "$bin" run --kernel "$guest" --console serial
 expect console-file-dir  "console file $tmp: Is a directory" -- "$bin" run --kernel "$guest" --console "file:$tmp"
 # A FIFO nobody reads is refused at once (open must not wait for a reader:
