@@ -1,4 +1,5 @@
 /* Linux KVM implementation of the architecture-neutral half of hv.h. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,7 +21,16 @@ int hv_vm_create(struct hv_vm **out, char *err, size_t errlen)
     vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (vm->kvm_fd < 0) {
         r = -errno;
-        snprintf(err, errlen, "/dev/kvm: %s", strerror(errno));
+        if (r == -ENOENT || r == -ENODEV || r == -ENXIO)
+            snprintf(err, errlen, "/dev/kvm: %s: this host has no KVM (load kvm_intel or kvm_amd "
+                     "and enable virtualization in the firmware; in a VM, turn on nested "
+                     "virtualization)", strerror(-r));
+        else if (r == -EACCES || r == -EPERM)
+            snprintf(err, errlen, "/dev/kvm: %s: add this user to the group that owns it "
+                     "(usually kvm: sudo usermod -aG kvm $USER, then log in again) or run as root",
+                     strerror(-r));
+        else
+            snprintf(err, errlen, "/dev/kvm: %s", strerror(-r));
         goto fail;
     }
     r = kvm_ioctl_val(vm->kvm_fd, KVM_GET_API_VERSION, 0);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,6 +100,21 @@ static int check_config(const struct arcvmm_config *cfg, char *err, size_t errle
     if (cfg->ndisks < 0 || cfg->ndisks > ARCVMM_MAX_DISKS) {
         snprintf(err, errlen, "disks: %d is more than the %d supported", cfg->ndisks, ARCVMM_MAX_DISKS);
         return -EINVAL;
+    }
+    for (int i = 0; i < cfg->ndisks; i++) {
+        struct stat a, b;
+        if (!cfg->disks[i].path || stat(cfg->disks[i].path, &a) < 0)
+            continue;               /* opening it says why */
+        /* twice read-only is fine (shared locks); else name it here, not
+         * as "locked by another process" when the second one is opened */
+        for (int j = 0; j < i; j++)
+            if (cfg->disks[j].path && (!cfg->disks[i].readonly || !cfg->disks[j].readonly) &&
+                stat(cfg->disks[j].path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+                snprintf(err, errlen, "disk %s: the same file as disk %s (a disk given twice; "
+                         "only read-only disks may share an image)", cfg->disks[i].path,
+                         cfg->disks[j].path);
+                return -EINVAL;
+            }
     }
     if (cfg->nnets < 0 || cfg->nnets > ARCVMM_MAX_NETS) {
         snprintf(err, errlen, "nets: %d is more than the %d supported", cfg->nnets, ARCVMM_MAX_NETS);

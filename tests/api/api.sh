@@ -252,6 +252,14 @@ if start --api-sock "$S"; then
     req logger-file     204 '' PUT /logger "{\"log_path\":\"$tmp/api.log\",\"level\":\"Debug\"}"
     req logger-vm-config 200 "\"logger\":{\"log_path\":\"$tmp/api.log\",\"level\":\"Debug\"" GET /vm/config
     req logger-writes   200 '"state":"Not started"' GET /
+    # a drive given twice is named at InstanceStart (not "locked by another process")
+    truncate -s 1M "$tmp/twice.img"
+    req twice-boot      204 '' PUT /boot-source "{\"kernel_image_path\":\"$guest\"}"
+    req twice-drive-a   204 '' PUT /drives/a "{\"drive_id\":\"a\",\"path_on_host\":\"$tmp/twice.img\",\"is_root_device\":false}"
+    req twice-drive-b   204 '' PUT /drives/b "{\"drive_id\":\"b\",\"path_on_host\":\"$tmp/twice.img\",\"is_root_device\":false}"
+    req twice-start     400 "InstanceStart: disk $tmp/twice.img: the same file as disk $tmp/twice.img (a disk given twice" \
+        PUT /actions '{"action_type":"InstanceStart"}'
+    req twice-not-started 200 '"state":"Not started"' GET /
     kill -TERM "$pid"; wait "$pid"; rc=$?; pid=; exec 3>&-
     if [ "$rc" -eq 143 ] && [ ! -e "$S" ]; then ok api-sigterm-before-start
     else bad api-sigterm-before-start "rc=$rc"; fi

@@ -122,6 +122,40 @@ if [ "$rc" -eq 143 ] && [ ! -e "$tmp/live.sock" ] && ! grep -q Sanitizer "$tmp/l
 else
     fail=$((fail + 1)); echo "FAIL api-socket-removed-at-exit: rc=$rc"; ls -l "$tmp/live.sock" 2>&1; cat "$tmp/live.err"
 fi
+# A disk given twice (also through a symlink) says so, not "locked"; twice
+# read-only shares the image
+truncate -s 1M "$tmp/disk.img"; ln -s "$tmp/disk.img" "$tmp/disk-link.img"
+expect disk-twice        "disk $tmp/disk.img: the same file as disk $tmp/disk.img (a disk given twice" -- "$bin" run --kernel "$guest" --disk "$tmp/disk.img" --disk "$tmp/disk.img"
+expect disk-twice-link   "disk $tmp/disk-link.img: the same file as disk $tmp/disk.img" -- "$bin" run --kernel "$guest" --disk "$tmp/disk.img,ro" --disk "$tmp/disk-link.img"
+if "$bin" run --kernel "$guest" --console none --disk "$tmp/disk.img,ro" --disk "$tmp/disk-link.img,ro" </dev/null 2>"$tmp/err"; then
+    pass=$((pass + 1)); echo "ok   disk-twice-read-only"
+else
+    fail=$((fail + 1)); echo "FAIL disk-twice-read-only: $(cat "$tmp/err")"
+fi
+# An ELF that is not a PVH kernel (a program) is told it has no PVH note
+expect elf-no-pvh        "kernel /bin/true: ELF has no PVH entry note" -- "$bin" run --kernel /bin/true
+# /dev/kvm: not accessible, missing, or kvm_pvm with a stock kernel: what to do
+cp "$guest" "$tmp/kread"; chmod 644 "$tmp/kread"
+if id nobody >/dev/null 2>&1 && command -v runuser >/dev/null && [ "$(id -u)" = 0 ] &&
+   ! runuser -u nobody -- test -w /dev/kvm; then
+    expect kvm-no-access "/dev/kvm: Permission denied: add this user to the group that owns it" -- runuser -u nobody -- "$bin" run --kernel "$tmp/kread"
+else
+    echo "skip kvm-no-access: needs root, user nobody and a /dev/kvm nobody cannot open"
+fi
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
+    expect kvm-missing   "/dev/kvm: No such file or directory: this host has no KVM (load kvm_intel or kvm_amd" -- unshare -m sh -c 'mount -t tmpfs none /dev && exec "$0" run --kernel "$1"' "$bin" "$tmp/kread"
+else
+    echo "skip kvm-missing: needs root and unshare -m"
+fi
+if [ -d /sys/module/kvm_pvm ]; then
+    # the test guest with a Linux-like version string ("6.1.0 ...")
+    cp "$guest" "$tmp/linuxlike"
+    off=$(od -An -tu2 -j $((0x20e)) -N2 "$tmp/linuxlike" | tr -d ' ')
+    printf '6.1.0 fake\0' | dd of="$tmp/linuxlike" bs=1 seek=$((0x200 + off)) conv=notrunc status=none
+    expect kvm-pvm-linux "kernel $tmp/linuxlike: /dev/kvm here is kvm_pvm, which cannot run a stock Linux kernel: run arcvmm inside the nested rig" -- "$bin" run --kernel "$tmp/linuxlike"
+else
+    echo "skip kvm-pvm-linux: /dev/kvm is not kvm_pvm here"
+fi
 # --config-file (Firecracker's schema): the line names the file, the
 # section, the item and the field
 echo '{"machine-config":{"vcpu_count":1,"mem_size_mib":32}' > "$tmp/cf-badjson.json"

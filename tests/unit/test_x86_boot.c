@@ -487,8 +487,13 @@ static void t_elf_no_note(void)
     char err[256];
     ph_set(b, &l, 1, "type", 0);
     elf_set_shoff(b, &l, 0);
+    /* a program (segments below 1 MiB, no note) is told it has no PVH note */
+    ph_set(b, &l, 0, "paddr", 0x8000);
     CHECK_EQ(x86_kernel_load(&m, b, ELF_LEN, &k, err, sizeof(err)), -ENOEXEC);
-    CHECK(strcmp(err, "ELF has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)") == 0);
+    CHECK(strstr(err, "ELF has no PVH entry note"));
+    ph_set(b, &l, 0, "paddr", ELF_PADDR);
+    CHECK_EQ(x86_kernel_load(&m, b, ELF_LEN, &k, err, sizeof(err)), -ENOEXEC);
+    CHECK(strstr(err, "ELF has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY): an ELF vmlinux boots only through PVH (a kernel built with CONFIG_PVH=y), else boot its bzImage"));
     /* a Xen note of another type does not count */
     ph_set(b, &l, 1, "type", 4);
     w32(b + l.xen_desc - 8, 17);
@@ -534,17 +539,18 @@ static void t_elf_note_bad_lengths(void)
     ph_set(b, &l, 1, "filesz", ELF_LEN);
     CHECK_EQ(x86_kernel_load(&m, b, ELF_LEN, &k, err, sizeof(err)), -EINVAL);
     ph_set(b, &l, 1, "filesz", l.notes_len);
-    /* 8-byte aligned note segments pad names to 8: "Linux\0" (6) pads to 8
-     * either way, but with desc 3 padded to 8 the Xen header moves: build
-     * an aligned-8 area by hand */
+    /* 8-byte aligned note segments (as .note.gnu.property is, see
+     * readelf's ELF_NOTE_DESC_OFFSET): the descriptor starts at the
+     * 12-byte header + name rounded up to 8 from the note's start, the
+     * next note at that + descriptor rounded up to 8: build one by hand */
     uint8_t *n8 = b + 0x400;
     memset(n8, 0, 0x100);
     uint8_t desc[8];
     w64(desc, ELF_ENTRY);
     w32(n8, 5); w32(n8 + 4, 3); w32(n8 + 8, 1); memcpy(n8 + 12, "ABCD", 5);
-    /* name at 12..17 padded to 8 -> desc at 20, 3 bytes padded to 8 -> next at 28 */
-    w32(n8 + 28, 4); w32(n8 + 32, 8); w32(n8 + 36, 18); memcpy(n8 + 40, "Xen", 4);
-    memcpy(n8 + 48, desc, 8);   /* name 40..44 padded to 8 -> desc at 48 */
+    /* header + name end at 17 -> desc at 24, 3 bytes -> next note at 32 */
+    w32(n8 + 32, 4); w32(n8 + 36, 8); w32(n8 + 40, 18); memcpy(n8 + 44, "Xen", 4);
+    memcpy(n8 + 48, desc, 8);   /* header + name end at 48 -> desc at 48 */
     ph_set(b, &l, 1, "offset", 0x400);
     ph_set(b, &l, 1, "filesz", 56);
     ph_set(b, &l, 1, "align", 8);
@@ -573,6 +579,7 @@ static void t_elf_outside_ram(void)
     /* below 1 MiB collides with the boot structures */
     ph_set(b, &l, 0, "paddr", 0x8000);
     CHECK_EQ(x86_kernel_load(&m, b, ELF_LEN, &k, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "segment 0 at 0x8000 is below 1 MiB"));
     /* entry not inside the loaded segment */
     ph_set(b, &l, 0, "paddr", ELF_PADDR);
     w64(b + l.xen_desc, 0x500000);
@@ -1147,8 +1154,35 @@ static void t_gdt_and_regs(void)
     mem_unmap(&m);
 }
 
+/* A stock Linux kernel (refused on kvm_pvm) vs a freestanding guest */
+static void t_kernel_is_linux(void)
+{
+    static uint8_t b[0x1000];
+    memset(b, 0, sizeof(b));
+    w32(b + 0x202, BOOT_HDRS_MAGIC);
+    b[0x20e] = 0x00; b[0x20f] = 0x02;           /* version string at 0x400 */
+    memcpy(b + 0x400, "6.1.0-57-cloud-amd64 (debian-kernel@", 36);
+    CHECK(x86_kernel_is_linux(b, sizeof(b)));
+    memcpy(b + 0x400, "arcvmm testguest", 17);
+    CHECK(!x86_kernel_is_linux(b, sizeof(b)));
+    memcpy(b + 0x400, "6", 1);
+    CHECK(!x86_kernel_is_linux(b, 0x400));      /* the string past the end of the file */
+    b[0x20e] = b[0x20f] = 0;                    /* no version string */
+    CHECK(!x86_kernel_is_linux(b, sizeof(b)));
+    CHECK(!x86_kernel_is_linux(b, 0x205));      /* too short for the field */
+    memset(b, 0, sizeof(b));
+    memcpy(b, "\x7f" "ELF", 4);
+    CHECK(!x86_kernel_is_linux(b, sizeof(b)));
+    memcpy(b + 0xf00, "Linux version 6.1.0", 19);
+    CHECK(x86_kernel_is_linux(b, sizeof(b)));
+    CHECK(!x86_kernel_is_linux(b, 0xf05));
+    b[0] = 0;
+    CHECK(!x86_kernel_is_linux(b, sizeof(b)));  /* neither format */
+}
+
 int main(void)
 {
+    RUN(t_kernel_is_linux);
     RUN(t_bz_valid);
     RUN(t_bz_setup_sects0);
     RUN(t_bz_bad_magic);

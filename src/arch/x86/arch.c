@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arch/arch.h"
 #include "arch/x86/acpi.h"
@@ -127,6 +128,15 @@ static int load_images(struct vm *vm, struct x86_vm *x, char *err, size_t errlen
     int r = file_read_all("kernel", cfg->kernel, VM_MAX_IMAGE_BYTES, &img, &img_len, err, errlen);
     if (r < 0)
         return r;
+    /* kvm_pvm (a software nested hypervisor) runs freestanding guests but
+     * a stock Linux kernel hangs in it at boot: say so instead */
+    if (access("/sys/module/kvm_pvm", F_OK) == 0 && x86_kernel_is_linux(img, img_len)) {
+        scratch_free(img, img_len);
+        snprintf(err, errlen, "kernel %s: /dev/kvm here is kvm_pvm, which cannot run a stock Linux "
+                 "kernel: run arcvmm inside the nested rig (scripts/run.sh does) or on a host "
+                 "with kvm_intel or kvm_amd", cfg->kernel);
+        return -ENOTSUP;
+    }
     r = x86_kernel_load(&vm->mem, img, img_len, &k, why, sizeof(why));
     scratch_free(img, img_len);
     if (r < 0) {

@@ -202,13 +202,15 @@ static int elf_scan_notes(const uint8_t *p, uint64_t size, uint64_t a, int *foun
             return -EINVAL;
         }
         const uint8_t *name = p + off;
-        off += min_u64(((uint64_t)namesz + a - 1) & ~(a - 1), size - off);
+        /* the descriptor and the next note start a-aligned from the area's
+         * start (with a = 8 the 12-byte header + name is padded to 16) */
+        off = min_u64((off + namesz + a - 1) & ~(a - 1), size);
         if (descsz > size - off) {
             set_err(err, errlen, "ELF note descriptor (%u bytes) runs past the end of its note area", descsz);
             return -EINVAL;
         }
         const uint8_t *desc = p + off;
-        off += min_u64(((uint64_t)descsz + a - 1) & ~(a - 1), size - off);
+        off = min_u64((off + descsz + a - 1) & ~(a - 1), size);
 
         int is_xen = (namesz == 4 && memcmp(name, "Xen", 4) == 0) ||
                      (namesz == 3 && memcmp(name, "Xen", 3) == 0);
@@ -289,7 +291,8 @@ static int load_elf(const struct guest_mem *m, const uint8_t *img, size_t len,
 
     /* Pass 1: validate every segment and find the note. */
     uint64_t lo = UINT64_MAX, hi = 0, entry = 0;
-    int found = 0, nload = 0;
+    int found = 0, nload = 0, low_seg = -1;
+    uint64_t low_addr = 0;
     for (unsigned i = 0; i < phnum; i++) {
         struct elf_phdr ph;
         elf_get_phdr(img + phoff + (uint64_t)i * phentsize, is64, &ph);
@@ -322,9 +325,13 @@ static int load_elf(const struct guest_mem *m, const uint8_t *img, size_t len,
             return -EINVAL;
         }
         if (ph.paddr < X86_HIMEM_START) {
-            set_err(err, errlen, "segment %u at 0x%llx is below 1 MiB (reserved for boot structures)",
-                    i, (unsigned long long)ph.paddr);
-            return -EINVAL;
+            /* said after the PVH note: an ELF without one (a program, not
+             * a kernel) is told that first */
+            if (low_seg < 0) {
+                low_seg = (int)i;
+                low_addr = ph.paddr;
+            }
+            continue;
         }
         if (!mem_ptr(m, ph.paddr, ph.memsz)) {
             set_err(err, errlen, "segment %u [0x%llx, 0x%llx) is outside guest RAM (%llu MiB)", i,
@@ -336,11 +343,6 @@ static int load_elf(const struct guest_mem *m, const uint8_t *img, size_t len,
         hi = max_u64(hi, ph.paddr + ph.memsz);
         nload++;
     }
-    if (nload == 0) {
-        set_err(err, errlen, "ELF has no loadable segments");
-        return -EINVAL;
-    }
-
     if (!found && shoff != 0 && shnum != 0) {
         if (shentsize < shmin || shnum == 0xffff ||
             !range_in_file(shoff, (uint64_t)shnum * shentsize, len)) {
@@ -366,8 +368,18 @@ static int load_elf(const struct guest_mem *m, const uint8_t *img, size_t len,
         }
     }
     if (!found) {
-        set_err(err, errlen, "ELF has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)");
+        set_err(err, errlen, "ELF has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY): an ELF vmlinux "
+                "boots only through PVH (a kernel built with CONFIG_PVH=y), else boot its bzImage");
         return -ENOEXEC;
+    }
+    if (low_seg >= 0) {
+        set_err(err, errlen, "segment %d at 0x%llx is below 1 MiB (reserved for boot structures)",
+                low_seg, (unsigned long long)low_addr);
+        return -EINVAL;
+    }
+    if (nload == 0) {
+        set_err(err, errlen, "ELF has no loadable segments");
+        return -EINVAL;
     }
     if (entry >= FOUR_GiB) {
         set_err(err, errlen, "PVH entry 0x%llx is not a 32-bit address", (unsigned long long)entry);
@@ -413,6 +425,18 @@ static int load_elf(const struct guest_mem *m, const uint8_t *img, size_t len,
     k->initrd_addr_max = low_end ? low_end - 1 : 0;
     k->cmdline_max = X86_CMDLINE_MAX;
     return 0;
+}
+
+#define BZ_KERNEL_VERSION  0x20e   /* offset of the version string, less 0x200 */
+
+bool x86_kernel_is_linux(const uint8_t *img, size_t len)
+{
+    if (len >= BZ_KERNEL_VERSION + 2 && le32_load(img + BZ_HEADER) == BOOT_HDRS_MAGIC) {
+        uint16_t off = le16_load(img + BZ_KERNEL_VERSION);
+        uint64_t at = 0x200 + (uint64_t)off;
+        return off && at < len && img[at] >= '0' && img[at] <= '9';
+    }
+    return len >= 4 && !memcmp(img, "\x7f" "ELF", 4) && memmem(img, len, "Linux version ", 14);
 }
 
 int x86_kernel_load(const struct guest_mem *m, const uint8_t *img, size_t len,

@@ -11,6 +11,7 @@
  * command line at X86_CMDLINE_ADDR, kernel from X86_HIMEM_START up. */
 #ifndef ARCVMM_X86_BOOT_H
 #define ARCVMM_X86_BOOT_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,11 @@ struct x86_kernel {
  * guest RAM. err (may be NULL) gets a one-line human-readable reason. */
 int x86_kernel_load(const struct guest_mem *m, const uint8_t *img, size_t len,
                     struct x86_kernel *k, char *err, size_t errlen);
+
+/* Is img a stock Linux kernel (not a freestanding guest such as the
+ * project's test guest)? A bzImage whose kernel_version string starts with
+ * a digit ("6.1.0-..."), or an ELF that holds "Linux version ". */
+bool x86_kernel_is_linux(const uint8_t *img, size_t len);
 
 /* Place an initrd as high as possible below min(initrd_addr_max + 1, end of
  * RAM below 4 GiB), page aligned, at or above 1 MiB and not overlapping
