@@ -186,5 +186,18 @@ if "$bin" --help | grep -q -- '--console MODE' && "$bin" --help | grep -q -- '--
 else
     fail=$((fail + 1)); echo "FAIL help-version"
 fi
+# --log-path and --level: lines go to the file, filtered by level, not to stderr
+"$bin" run --kernel "$guest" --console none --log-path "$tmp/run.log" --level Info --show-level </dev/null 2>"$tmp/err"; rc=$?
+if [ "$rc" -eq 0 ] && [ ! -s "$tmp/err" ] && grep -q '^arcvmm: \[Info\] guest powered off$' "$tmp/run.log"; then
+    pass=$((pass + 1)); echo "ok   log-path-level"
+else
+    fail=$((fail + 1)); echo "FAIL log-path-level: rc=$rc stderr: $(cat "$tmp/err") log: $(cat "$tmp/run.log" 2>&1)"
+fi
+"$bin" run --kernel "$guest" --console none --log-path "$tmp/off.log" --level Off -v </dev/null 2>"$tmp/err"; rc=$?
+if [ "$rc" -eq 0 ] && [ ! -s "$tmp/err" ] && [ -e "$tmp/off.log" ] && [ ! -s "$tmp/off.log" ]; then
+    pass=$((pass + 1)); echo "ok   log-level-off"
+else
+    fail=$((fail + 1)); echo "FAIL log-level-off: rc=$rc stderr: $(cat "$tmp/err") log: $(cat "$tmp/off.log" 2>&1)"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,5 +1,6 @@
 /* The log rate limiter (base/log.h) with an injected clock; its lines are
  * read back from stderr, which each test points at a temporary file. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +197,51 @@ static void t_real_clock(void)
     CHECK((uint64_t)allowed <= LOG_LIMIT_BURST + passed / INTERVAL_NS);
 }
 
+/* A log file instead of stderr (--log-path, PUT /logger): lines appended
+ * there, a second file replaces the first, NULL goes back to stderr; the
+ * level shown when asked; LOG_OFF writes nothing. */
+static void t_log_file(void)
+{
+    char dir[] = "/tmp/arcvmm-test-log-XXXXXX", a[64], b[64], buf[512];
+    CHECK(mkdtemp(dir));
+    snprintf(a, sizeof(a), "%s/a.log", dir);
+    snprintf(b, sizeof(b), "%s/b.log", dir);
+    CHECK_EQ(log_set_path(a), 0);
+    capture_begin();
+    log_warn("to file a %d", 1);
+    log_set_show_level(true);
+    log_err("with level");
+    log_set_show_level(false);
+    CHECK_EQ(log_set_path(b), 0);
+    log_warn("to file b");
+    log_set_level(LOG_OFF);
+    log_err("never written");
+    log_set_level(LOG_WARN);
+    CHECK_EQ(log_set_path(NULL), 0);
+    log_warn("back on stderr");
+    int lines;
+    char *err = capture_end(&lines);
+    bool err_ok = lines == 1 && strstr(err, "arcvmm: back on stderr\n");
+    free(err);
+    CHECK(err_ok);
+    FILE *f = fopen(a, "r");
+    CHECK(f);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    CHECK(!strcmp(buf, "arcvmm: to file a 1\narcvmm: [Error] with level\n"));
+    f = fopen(b, "r");
+    CHECK(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    CHECK(!strcmp(buf, "arcvmm: to file b\n"));
+    CHECK_EQ(log_set_path("/nonexistent-dir/x.log"), -ENOENT);
+    unlink(a);
+    unlink(b);
+    rmdir(dir);
+}
+
 int main(void)
 {
     RUN(t_burst_then_one_per_interval);
@@ -203,5 +249,6 @@ int main(void)
     RUN(t_level_filtered);
     RUN(t_concurrent_exact);
     RUN(t_real_clock);
+    RUN(t_log_file);
     return harness_done();
 }
