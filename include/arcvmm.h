@@ -149,6 +149,16 @@ struct arcvmm_stats {
     uint64_t mmio_exits;    /* MMIO dispatched */
 };
 int arcvmm_get_stats(struct arcvmm *vm, struct arcvmm_stats *st);
+/* What disk `index` (cfg.disks[index]) has done for the guest so far:
+ * requests completed, by kind, and their bytes; errors are requests that
+ * failed on the host or were refused (bad, or a write to a read-only
+ * disk). -EINVAL if there is no such disk. */
+struct arcvmm_disk_stats {
+    uint64_t reads, writes, flushes;
+    uint64_t read_bytes, write_bytes;
+    uint64_t errors;
+};
+int arcvmm_get_disk_stats(struct arcvmm *vm, int index, struct arcvmm_disk_stats *st);
 /* Stop (if needed) and free everything. NULL is fine. */
 void arcvmm_destroy(struct arcvmm *vm);
 

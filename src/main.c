@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "api/server.h"
@@ -51,9 +52,10 @@ static int load_config_file(const struct cli *c, struct api_vmm *av)
     return r;
 }
 
-/* --log-path, --level, --show-level over what the file said, then the
- * logger carried out. 0, or -1 with the line said. */
-static int apply_logger(const struct cli *c, struct api_vmm *av)
+/* --log-path, --level, --show-level and --metrics-path over what the file
+ * said, then the logger and the metrics file set up. 0, or -1 with the
+ * line said. */
+static int apply_outputs(const struct cli *c, struct api_vmm *av)
 {
     struct api_logger *l = &av->routes.cfg.logger;
     if (c->log_path || c->level || c->show_level || c->show_log_origin) {
@@ -73,12 +75,54 @@ static int apply_logger(const struct cli *c, struct api_vmm *av)
         fprintf(stderr, "arcvmm: log file %s\n", err);
         return -1;
     }
+    if (av->routes.cfg.metrics_path[0] && api_vmm_open_metrics(av, err, sizeof(err)) < 0) {
+        fprintf(stderr, "arcvmm: metrics file %s\n", err);
+        return -1;
+    }
     return 0;
+}
+
+/* The periodic metrics flush: a timerfd every API_METRICS_PERIOD_S s. */
+static int metrics_timer(void)
+{
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    struct itimerspec it = { .it_interval = { API_METRICS_PERIOD_S, 0 },
+                             .it_value = { API_METRICS_PERIOD_S, 0 } };
+    if (fd >= 0 && timerfd_settime(fd, 0, &it, NULL) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* How the VM ended, as the exit status (see cli_usage). */
+static int exit_status(const struct arcvmm_exit *ex, int signo)
+{
+    switch (ex->reason) {
+    case ARCVMM_EXIT_POWEROFF:
+        log_info("guest powered off");
+        return 0;
+    case ARCVMM_EXIT_RESET:
+        log_info("guest rebooted");
+        return 0;
+    case ARCVMM_EXIT_STOPPED:
+        if (signo) {
+            fprintf(stderr, "arcvmm: stopped by signal %d\n", signo);
+            return 128 + signo;
+        }
+        return 0;
+    case ARCVMM_EXIT_ERROR:
+    default:
+        fprintf(stderr, "arcvmm: VM failed: %s\n", ex->message);
+        return 1;
+    }
 }
 
 /* Run until the guest ends or a terminating signal arrives. With
  * --api-sock the API server runs too and its requests are carried out on
- * this thread; without `run` (CLI_API) the VM is created by InstanceStart. */
+ * this thread; without `run` (CLI_API) the VM is created by InstanceStart,
+ * or at once from --config-file. Metrics are flushed every
+ * API_METRICS_PERIOD_S s and when the VM ends. */
 static int run(struct cli *c)
 {
     sigset_t sigs;
@@ -98,54 +142,45 @@ static int run(struct cli *c)
     struct arcvmm *vm = NULL;
     static struct api_vmm av;       /* big (the routes' config): not on the stack */
     struct api_server *srv = NULL;
+    int tfd = -1, rc = 2, signo = 0;
     api_vmm_init(&av, c->id);
-    if ((c->config_file && load_config_file(c, &av) < 0) || apply_logger(c, &av) < 0) {
-        close(sfd);
-        return 2;
-    }
+    if ((c->config_file && load_config_file(c, &av) < 0) || apply_outputs(c, &av) < 0)
+        goto out;
     if (c->api_sock && api_server_create(c->api_sock, c->api_max_payload, api_vmm_handle, &av,
                                          &srv, err, sizeof(err)) < 0) {
         fprintf(stderr, "arcvmm: %s\n", err);
-        close(sfd);
-        return 2;
+        goto out;
     }
     if (c->cmd == CLI_RUN) {
         if (arcvmm_create(&c->cfg, &vm, err, sizeof(err)) < 0) {
             fprintf(stderr, "arcvmm: %s\n", err);
-            api_server_destroy(srv);
-            close(sfd);
-            return 2;
+            goto out;
         }
         if (arcvmm_start(vm) < 0) {
             fprintf(stderr, "arcvmm: could not start the VM\n");
-            arcvmm_destroy(vm);
-            api_server_destroy(srv);
-            close(sfd);
-            return 1;
+            rc = 1;
+            goto out;
         }
         api_vmm_attach(&av, vm, &c->cfg);
     } else if (c->config_file) {
         if (api_vmm_start(&av, err, sizeof(err)) < 0) {
             fprintf(stderr, "arcvmm: config file %s: %s\n", c->config_file, err);
-            api_server_destroy(srv);
-            close(sfd);
-            return 2;
+            goto out;
         }
         vm = av.vm;
     }
+    rc = 1;
     if (srv && api_server_start(srv) < 0) {
         fprintf(stderr, "arcvmm: api socket %s: could not start its thread\n", c->api_sock);
-        arcvmm_destroy(vm);
-        api_server_destroy(srv);
-        close(sfd);
-        return 1;
+        goto out;
     }
-    int signo = 0;
-    struct pollfd p[3] = { { .fd = vm ? arcvmm_exit_fd(vm) : -1, .events = POLLIN },
+    tfd = metrics_timer();
+    struct pollfd p[4] = { { .fd = vm ? arcvmm_exit_fd(vm) : -1, .events = POLLIN },
                            { .fd = sfd, .events = POLLIN },
-                           { .fd = srv ? api_server_fd(srv) : -1, .events = POLLIN } };
+                           { .fd = srv ? api_server_fd(srv) : -1, .events = POLLIN },
+                           { .fd = tfd, .events = POLLIN } };
     while (!signo) {
-        if (poll(p, 3, -1) < 0 && errno != EINTR)
+        if (poll(p, 4, -1) < 0 && errno != EINTR)
             break;
         if (p[0].revents)
             break;
@@ -161,48 +196,37 @@ static int run(struct cli *c)
                 p[0].fd = arcvmm_exit_fd(vm);
             }
         }
+        uint64_t ticks;
+        if (p[3].revents && read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks))
+            api_vmm_flush_metrics(&av);
     }
     if (!vm) {                      /* ended before InstanceStart */
-        api_server_destroy(srv);
-        close(sfd);
         if (signo)
             fprintf(stderr, "arcvmm: stopped by signal %d\n", signo);
-        return signo ? 128 + signo : 1;
+        rc = signo ? 128 + signo : 1;
+        goto out;
     }
     if (signo)
         arcvmm_stop(vm);
     struct arcvmm_exit ex;
     int r = arcvmm_wait(vm, &ex);
+    api_vmm_flush_metrics(&av);     /* the last line: the VM's final counters */
     struct arcvmm_stats st;
     if (arcvmm_get_stats(vm, &st) == 0)
         log_info("vCPU exits to arcvmm: %llu (port I/O %llu, MMIO %llu)",
                  (unsigned long long)st.exits, (unsigned long long)st.pio_exits,
                  (unsigned long long)st.mmio_exits);
+    if (r < 0)
+        fprintf(stderr, "arcvmm: VM threads did not stop: %s\n", strerror(-r));
+    rc = r < 0 ? 1 : exit_status(&ex, signo);
+out:
     arcvmm_destroy(vm);
     api_server_destroy(srv);        /* answers still queued are written first */
+    api_vmm_close(&av);
+    if (tfd >= 0)
+        close(tfd);
     close(sfd);
-    if (r < 0) {
-        fprintf(stderr, "arcvmm: VM threads did not stop: %s\n", strerror(-r));
-        return 1;
-    }
-    switch (ex.reason) {
-    case ARCVMM_EXIT_POWEROFF:
-        log_info("guest powered off");
-        return 0;
-    case ARCVMM_EXIT_RESET:
-        log_info("guest rebooted");
-        return 0;
-    case ARCVMM_EXIT_STOPPED:
-        if (signo) {
-            fprintf(stderr, "arcvmm: stopped by signal %d\n", signo);
-            return 128 + signo;
-        }
-        return 0;
-    case ARCVMM_EXIT_ERROR:
-    default:
-        fprintf(stderr, "arcvmm: VM failed: %s\n", ex.message);
-        return 1;
-    }
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -901,6 +901,29 @@ out:
     return rc;
 }
 
+/* The drives as the guest sees them: the root drive first (/dev/vda),
+ * then the others in the order they were put. Their count. */
+static int drive_order(const struct api_vmcfg *c, const struct api_drive *out[ARCVMM_MAX_DISKS])
+{
+    int n = 0;
+    for (int i = 0; i < c->ndrives; i++)
+        if (c->drives[i].root)
+            out[n++] = &c->drives[i];
+    for (int i = 0; i < c->ndrives; i++)
+        if (!c->drives[i].root)
+            out[n++] = &c->drives[i];
+    return n;
+}
+
+int api_disk_ids(const struct api_routes *r, const char *ids[ARCVMM_MAX_DISKS])
+{
+    const struct api_drive *order[ARCVMM_MAX_DISKS];
+    int n = drive_order(&r->cfg, order);
+    for (int i = 0; i < n; i++)
+        ids[i] = order[i]->id;
+    return n;
+}
+
 int api_build_config(const struct api_routes *r, struct arcvmm_config *out,
                      char *cmdline, size_t cmdlen)
 {
@@ -910,17 +933,12 @@ int api_build_config(const struct api_routes *r, struct arcvmm_config *out,
     out->initrd = c->initrd[0] ? c->initrd : NULL;
     out->cpus = c->vcpu_count;
     out->memory_mib = c->mem_size_mib;
-    int n = 0;
-    const struct api_drive *root = NULL;
-    for (int i = 0; i < c->ndrives; i++)
-        if (c->drives[i].root)
-            root = &c->drives[i];
-    if (root)
-        out->disks[n++] = (struct arcvmm_disk){ .path = root->path, .readonly = root->readonly };
-    for (int i = 0; i < c->ndrives; i++)
-        if (!c->drives[i].root)
-            out->disks[n++] = (struct arcvmm_disk){ .path = c->drives[i].path,
-                                                   .readonly = c->drives[i].readonly };
+    const struct api_drive *order[ARCVMM_MAX_DISKS];
+    int n = drive_order(c, order);
+    for (int i = 0; i < n; i++)
+        out->disks[i] = (struct arcvmm_disk){ .path = order[i]->path,
+                                              .readonly = order[i]->readonly };
+    const struct api_drive *root = n && order[0]->root ? order[0] : NULL;
     out->ndisks = n;
     for (int i = 0; i < c->nnets; i++) {
         const struct api_net *an = &c->nets[i];

@@ -107,6 +107,10 @@ void api_reply_fault(struct api_reply *rep, const char *fmt, ...)
 int api_build_config(const struct api_routes *r, struct arcvmm_config *out,
                      char *cmdline, size_t cmdlen);
 
+/* The drive ids in the order api_build_config gives their disks (the
+ * root drive first): ids[i] names disk i. Their count. */
+int api_disk_ids(const struct api_routes *r, const char *ids[ARCVMM_MAX_DISKS]);
+
 /* Firecracker's spelling of a logger level s (any case: "Error",
  * "Warning", "Info", "Debug", "Trace", "Off"), or NULL if s is none. */
 const char *api_log_level_name(const char *s);

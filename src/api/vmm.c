@@ -11,6 +11,24 @@ void api_vmm_init(struct api_vmm *v, const char *id)
 {
     memset(v, 0, sizeof(*v));
     api_routes_init(&v->routes, id);
+    api_metrics_init(&v->metrics);
+}
+
+int api_vmm_open_metrics(struct api_vmm *v, char *err, size_t errlen)
+{
+    return api_metrics_open(&v->metrics, v->routes.cfg.metrics_path, err, errlen);
+}
+
+int api_vmm_flush_metrics(struct api_vmm *v)
+{
+    const char *ids[ARCVMM_MAX_DISKS];
+    int n = api_disk_ids(&v->routes, ids);
+    return api_metrics_flush(&v->metrics, v->vm, ids, n);
+}
+
+void api_vmm_close(struct api_vmm *v)
+{
+    api_metrics_close(&v->metrics);
 }
 
 /* Copy s (may be NULL) into dst[API_MAX_STR]; over-long strings are cut
@@ -108,6 +126,8 @@ void api_vmm_handle(void *opaque, const struct http_request *req, int *status, c
     struct api_vmm *v = opaque;
     struct api_reply rep;
     struct api_logger old_logger = v->routes.cfg.logger;
+    char old_metrics[API_MAX_STR];
+    memcpy(old_metrics, v->routes.cfg.metrics_path, sizeof(old_metrics));
     char err[512];
     api_route(&v->routes, phase(v), req->method, req->method_str, req->path, req->body,
               req->content_length, &rep);
@@ -126,7 +146,16 @@ void api_vmm_handle(void *opaque, const struct http_request *req, int *status, c
         }
         break;
     case API_ACT_METRICS:
+        if (api_vmm_open_metrics(v, err, sizeof(err)) < 0) {
+            memcpy(v->routes.cfg.metrics_path, old_metrics, sizeof(old_metrics));
+            api_reply_fault(&rep, "field `metrics_path`: %s", err);
+        }
+        break;
     case API_ACT_FLUSH_METRICS:
+        if ((r = api_vmm_flush_metrics(v)) == -ENOENT)
+            api_reply_fault(&rep, "FlushMetrics: no metrics file (PUT /metrics first)");
+        else if (r < 0)
+            api_reply_fault(&rep, "FlushMetrics: writing the metrics file failed: %s", strerror(-r));
         break;
     case API_ACT_PAUSE:
         if ((r = arcvmm_pause(v->vm)) < 0)

@@ -6,6 +6,7 @@
  * Only this thread touches the VM; the API loop thread never does. */
 #ifndef ARCVMM_API_VMM_H
 #define ARCVMM_API_VMM_H
+#include "api/metrics.h"
 #include "api/routes.h"
 #include "api/server.h"
 #include "arcvmm.h"
@@ -14,6 +15,7 @@ struct api_vmm {
     struct api_routes routes;
     struct arcvmm *vm;          /* NULL until InstanceStart; the caller destroys it */
     char cmdline[API_MAX_STR + 128];
+    struct api_metrics metrics;     /* the metrics file, if any */
 };
 
 /* Nothing started; id NULL: "anonymous-instance". */
@@ -29,6 +31,15 @@ int api_vmm_start(struct api_vmm *v, char *err, size_t errlen);
  * "logger", --log-path/--level). 0, or a negative errno with
  * "PATH: reason" in err (the file could not be opened; nothing changed). */
 int api_vmm_apply_logger(const struct api_logger *l, char *err, size_t errlen);
+/* Open routes.cfg.metrics_path as the metrics file (PUT /metrics,
+ * --metrics-path, the config file's "metrics"). 0, or a negative errno
+ * with "PATH: reason" in err. */
+int api_vmm_open_metrics(struct api_vmm *v, char *err, size_t errlen);
+/* Append one metrics line (FlushMetrics, the periodic timer, the VM's
+ * end). 0, -ENOENT without a metrics file, or a negative errno. */
+int api_vmm_flush_metrics(struct api_vmm *v);
+/* Close what the API opened (the metrics file); the VM is the caller's. */
+void api_vmm_close(struct api_vmm *v);
 /* An api_handler_fn; opaque is the struct api_vmm. */
 void api_vmm_handle(void *opaque, const struct http_request *req, int *status, char **body);
 #endif

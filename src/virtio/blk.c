@@ -89,6 +89,7 @@ struct blk_slot {
     uint8_t type;                    /* VIRTIO_BLK_T_IN, _OUT or _FLUSH */
     uint8_t *status;
     uint32_t len;                    /* bytes to transfer */
+    uint32_t req_len;                /* the request's bytes (len shrinks on a partial hit) */
     uint32_t written;                /* used length when done */
     uint64_t off;                    /* byte offset in the image */
     int niov;
@@ -102,9 +103,16 @@ struct blk_slot {
     struct iovec inl[BLK_INLINE_IOV];
 };
 
+/* Requests completed (arcvmm_get_disk_stats): written by the queue's
+ * worker only, read from any thread. */
+struct blk_counters {
+    _Atomic uint64_t reads, writes, flushes, read_bytes, write_bytes, errors;
+};
+
 struct blk_queue {
     struct blk_dev *b;
     unsigned idx;
+    struct blk_counters n;
     bool started;
     pthread_t thread;
     int stop_fd;
@@ -206,6 +214,28 @@ static const char *type_name(uint8_t t)
     return t == VIRTIO_BLK_T_IN ? "read" : t == VIRTIO_BLK_T_OUT ? "write" : "flush";
 }
 
+/* The worker's own counter: a plain add, made visible atomically. */
+static void bump(_Atomic uint64_t *c, uint64_t by)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by,
+                          memory_order_relaxed);
+}
+
+static void count_done(struct blk_queue *bq, uint8_t type, uint32_t bytes, bool ok)
+{
+    struct blk_counters *n = &bq->n;
+    if (!ok)
+        bump(&n->errors, 1);
+    else if (type == VIRTIO_BLK_T_IN) {
+        bump(&n->reads, 1);
+        bump(&n->read_bytes, bytes);
+    } else if (type == VIRTIO_BLK_T_OUT) {
+        bump(&n->writes, 1);
+        bump(&n->write_bytes, bytes);
+    } else if (type == VIRTIO_BLK_T_FLUSH)
+        bump(&n->flushes, 1);
+}
+
 /* A read, write or flush finished with res (bytes, or -errno). */
 static void slot_done(struct blk_queue *bq, struct blk_slot *s, int64_t res)
 {
@@ -224,6 +254,7 @@ static void slot_done(struct blk_queue *bq, struct blk_slot *s, int64_t res)
         res = r < 0 ? r : (int64_t)s->len;
     }
     uint8_t st = VIRTIO_BLK_S_OK;
+    count_done(bq, s->type, s->req_len, res >= 0);
     if (res < 0) {
         st = VIRTIO_BLK_S_IOERR;
         log_warn_limited(&b->log_io, "disk %s: %s of %u bytes at offset %llu failed: %s",
@@ -475,8 +506,10 @@ static void handle_elem(struct blk_queue *bq)
         return;
     }
     if (st != VIRTIO_BLK_S_OK) {
-        if (st == VIRTIO_BLK_S_IOERR)
+        if (st == VIRTIO_BLK_S_IOERR) {
             log_refused(bq, r);
+            bump(&bq->n.errors, 1);
+        }
         finish(bq, e->head, r->status, (uint8_t)st, 1);
         return;
     }
@@ -494,6 +527,7 @@ static void handle_elem(struct blk_queue *bq)
         s->type = (uint8_t)r->type;
         s->status = r->status;
         s->len = r->data_len;
+        s->req_len = r->data_len;
         s->written = in ? r->data_len + 1 : 1;
         s->off = r->sector * VIRTIO_BLK_SECTOR_SIZE;
         s->niov = 0;
@@ -917,6 +951,26 @@ static void blk_destroy(struct virtio_dev *d)
     disk_close(&b->disk);
     free(b->path);
     free(b);
+}
+
+static const struct virtio_dev_ops blk_ops;
+
+int virtio_blk_get_stats(const struct virtio_dev *d, struct arcvmm_disk_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (!d || d->ops != &blk_ops)
+        return -EINVAL;
+    const struct blk_dev *b = d->priv;
+    for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+        const struct blk_counters *n = &b->q[i].n;
+        st->reads += atomic_load_explicit(&n->reads, memory_order_relaxed);
+        st->writes += atomic_load_explicit(&n->writes, memory_order_relaxed);
+        st->flushes += atomic_load_explicit(&n->flushes, memory_order_relaxed);
+        st->read_bytes += atomic_load_explicit(&n->read_bytes, memory_order_relaxed);
+        st->write_bytes += atomic_load_explicit(&n->write_bytes, memory_order_relaxed);
+        st->errors += atomic_load_explicit(&n->errors, memory_order_relaxed);
+    }
+    return 0;
 }
 
 static const struct virtio_dev_ops blk_ops = {

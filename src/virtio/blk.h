@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "arcvmm.h"
 #include "virtio/virtio.h"
 #include "mem/mem.h"
 
@@ -67,6 +68,9 @@ int virtio_blk_create(const struct virtio_blk_cfg *cfg, const struct guest_mem *
  * unavailable. SYNC: blocking preadv/pwritev on the worker. URING: every
  * transfer through io_uring (no inline fast path). */
 enum virtio_blk_io_mode { VIRTIO_BLK_IO_AUTO, VIRTIO_BLK_IO_SYNC, VIRTIO_BLK_IO_URING };
+/* d's counters summed over its queues (arcvmm_get_disk_stats); -EINVAL if
+ * d is not a virtio-blk device. Callable from any thread. */
+int virtio_blk_get_stats(const struct virtio_dev *d, struct arcvmm_disk_stats *st);
 /* Tests/diagnostics: choose the I/O mode from the next activation on. */
 void virtio_blk_set_io_mode(struct virtio_dev *d, enum virtio_blk_io_mode mode);
 #endif

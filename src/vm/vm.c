@@ -15,6 +15,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "hv/hv.h"
+#include "virtio/blk.h"
 #include "vm/devices.h"
 #include "vm/vm.h"
 
@@ -465,6 +466,16 @@ int arcvmm_get_stats(struct arcvmm *a, struct arcvmm_stats *st)
         st->mmio_exits += atomic_load(&vm->vcpus[i].mmio_exits);
     }
     return 0;
+}
+
+int arcvmm_get_disk_stats(struct arcvmm *a, int index, struct arcvmm_disk_stats *st)
+{
+    struct vm *vm = to_vm(a);
+    memset(st, 0, sizeof(*st));
+    /* the disks are the first devices attached, in order (vm/devices.h) */
+    if (index < 0 || index >= vm->cfg.ndisks || index >= vm->devs.ndevs)
+        return -EINVAL;
+    return virtio_blk_get_stats(vm->devs.devs[index].dev, st);
 }
 
 int arcvmm_exit_fd(const struct arcvmm *a)

@@ -15,8 +15,11 @@
 #   3. arcvmm --config-file F --api-sock S boots F at once (Running, its
 #      drive open, its logger writing to its file); GET /vm/config fed back
 #      as --config-file with --no-api boots the same VM without a socket.
-#   4. network-interfaces, vsock and logger routes before start, and
-#      their errors; SIGTERM before start.
+#   4. network-interfaces, vsock, logger and metrics routes before start,
+#      and their errors; SIGTERM before start.
+#   5. run --metrics-path: the disk's counters in the metrics line written
+#      when the VM ends.
+# Metrics: PUT /metrics, FlushMetrics writes one JSON line, the end another.
 # Also: keep-alive (two requests on one connection), Expect:
 # 100-continue, an oversized body. Waits poll with a bound (only a
 # failing test reaches it); nothing sleeps to order events.
@@ -136,6 +139,8 @@ if start --api-sock "$S" --id api_test; then
     req drive-id-differs 400 'differs from `drive_id`' PUT /drives/other \
         "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$tmp/rootfs.img\",\"is_root_device\":false}"
     req machine-config  204 '' PUT /machine-config '{"vcpu_count":2,"mem_size_mib":64}'
+    req metrics         204 '' PUT /metrics "{\"metrics_path\":\"$tmp/fc.metrics\"}"
+    req flush-early     400 'FlushMetrics is not supported before starting the microVM' PUT /actions '{"action_type":"FlushMetrics"}'
     req get-machine     200 '"vcpu_count":2,"mem_size_mib":64' GET /machine-config
     req vm-config       200 "\"kernel_image_path\":\"$guest\"" GET /vm/config
     # oversized body: the HTTP layer's 400 {"error": ...}; the server goes on
@@ -158,6 +163,10 @@ if start --api-sock "$S" --id api_test; then
     if console_has 'testguest: start'; then ok guest-booted; else bad guest-booted "$(cat "$tmp/out")"; fi
     if ls -l /proc/"$pid"/fd 2>/dev/null | grep -q "$tmp/rootfs.img"; then ok drive-attached
     else bad drive-attached "arcvmm does not hold $tmp/rootfs.img open"; fi
+    req flush-metrics   204 '' PUT /actions '{"action_type":"FlushMetrics"}'
+    if [ "$(wc -l < "$tmp/fc.metrics")" -eq 1 ] &&
+       python3 -c 'import json,sys; m=json.loads(open(sys.argv[1]).readline()); assert m["vcpu"]["exits"] > 0 and m["vmm"]["rss_bytes"] > 0 and "read_count" in m["block_rootfs"] and m["flush_count"] == 1' "$tmp/fc.metrics"
+    then ok metrics-line; else bad metrics-line "$(cat "$tmp/fc.metrics")"; fi
     req start-twice     400 'InstanceStart is not supported after starting the microVM' PUT /actions '{"action_type":"InstanceStart"}'
     req pre-boot-late   400 'PUT /boot-source is not supported after starting the microVM' PUT /boot-source \
         "{\"kernel_image_path\":\"$guest\"}"
@@ -173,6 +182,9 @@ if start --api-sock "$S" --id api_test; then
     req resume          204 '' PATCH /vm '{"state":"Resumed"}'
     if console_has 'testguest: echo api-line'; then ok guest-echoed; else bad guest-echoed "$(cat "$tmp/out")"; fi
     finish exit-on-poweroff
+    # the VM's end writes the last line
+    if [ "$(wc -l < "$tmp/fc.metrics")" -eq 2 ] && tail -n1 "$tmp/fc.metrics" | grep -q '"flush_count":2'; then
+        ok metrics-at-exit; else bad metrics-at-exit "$(cat "$tmp/fc.metrics")"; fi
 fi
 
 # ---- 2. arcvmm run ... --api-sock ----
@@ -185,6 +197,7 @@ if start run --kernel "$guest" --cmdline "console=$con echo" --cpus 1 --memory 3
     req run-paused      200 '"state":"Paused"' GET /
     req run-resume      204 '' PATCH /vm '{"state":"Resumed"}'
     req run-resumed     200 '"state":"Running"' GET /
+    req run-no-metrics  400 'FlushMetrics: no metrics file (PUT /metrics first)' PUT /actions '{"action_type":"FlushMetrics"}'
     echo run-line >&3
     if console_has 'testguest: echo run-line'; then ok run-guest-echoed; else bad run-guest-echoed "$(cat "$tmp/out")"; fi
     finish run-exit-on-poweroff
@@ -252,6 +265,9 @@ if start --api-sock "$S"; then
     req logger-file     204 '' PUT /logger "{\"log_path\":\"$tmp/api.log\",\"level\":\"Debug\"}"
     req logger-vm-config 200 "\"logger\":{\"log_path\":\"$tmp/api.log\",\"level\":\"Debug\"" GET /vm/config
     req logger-writes   200 '"state":"Not started"' GET /
+    req metrics-bad-path 400 "field \`metrics_path\`: $tmp/nodir/m: No such file or directory" PUT /metrics \
+        "{\"metrics_path\":\"$tmp/nodir/m\"}"
+    req metrics-kept    200 '"metrics":null' GET /vm/config
     # a drive given twice is named at InstanceStart (not "locked by another process")
     truncate -s 1M "$tmp/twice.img"
     req twice-boot      204 '' PUT /boot-source "{\"kernel_image_path\":\"$guest\"}"
@@ -264,6 +280,14 @@ if start --api-sock "$S"; then
     if [ "$rc" -eq 143 ] && [ ! -e "$S" ]; then ok api-sigterm-before-start
     else bad api-sigterm-before-start "rc=$rc"; fi
 fi
+
+# ---- 5. run --metrics-path: the disk's counters in the line at the end ----
+truncate -s 1M "$tmp/blk.img"
+"$bin" run --kernel "$guest" --transport mmio --cmdline "console=$con blk-rw" --disk "$tmp/blk.img" \
+    --metrics-path "$tmp/run.metrics" </dev/null >"$tmp/out" 2>"$tmp/err"; rc=$?
+if [ "$rc" -eq 0 ] && grep -q 'testguest: blk-rw ok' "$tmp/out" &&
+   python3 -c 'import json,sys; m=json.loads(open(sys.argv[1]).read()); b=m["block_drive0"]; assert b["read_count"] >= 1 and b["write_count"] >= 1 and b["write_bytes"] >= 512 and b["errors"] == 0 and m["vcpu"]["exit_mmio"] > 0' "$tmp/run.metrics"
+then ok run-metrics-blk; else bad run-metrics-blk "rc=$rc $(cat "$tmp/err") metrics: $(cat "$tmp/run.metrics" 2>&1)"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
