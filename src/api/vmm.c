@@ -59,6 +59,17 @@ void api_vmm_attach(struct api_vmm *v, struct arcvmm *vm, const struct arcvmm_co
         strcpy(d->cache_type, "Unsafe");
         strcpy(d->io_engine, "Sync");
     }
+    c->nnets = 0;
+    for (int i = 0; i < cfg->nnets && i < ARCVMM_MAX_NETS; i++) {
+        struct api_net *n = &c->nets[c->nnets++];
+        memset(n, 0, sizeof(*n));
+        snprintf(n->id, sizeof(n->id), "net%d", i);
+        snprintf(n->host_dev_name, sizeof(n->host_dev_name), "%s",
+                 cfg->nets[i].tap ? cfg->nets[i].tap : "");
+        n->has_mac = cfg->nets[i].has_mac;
+        memcpy(n->mac, cfg->nets[i].mac, 6);
+        n->mtu = cfg->nets[i].mtu;
+    }
 }
 
 static enum api_phase phase(struct api_vmm *v)

@@ -7,7 +7,8 @@
  * Checked: every answer is 200 with a JSON body, 204 without one, or 400
  * with {"fault_message": string}; a 400 leaves the configuration exactly
  * as it was; the configuration stays within its bounds (1..32 vCPUs, at
- * most 8 drives, one root drive, NUL-terminated strings); a built config
+ * most 8 drives, one root drive, at most 4 NICs with no id or tap twice,
+ * a vsock CID >= 3, NUL-terminated strings); a built config
  * has a kernel, <= 8 disks and a NUL-terminated command line.
  * arcvmm_version and arcvmm_config_init are stubbed here: the library's
  * vm.c would pull in the whole VMM. */
@@ -54,6 +55,14 @@ static void check_cfg(const struct api_vmcfg *c)
     }
     if (roots > 1)
         abort();
+    if (c->nnets < 0 || c->nnets > ARCVMM_MAX_NETS ||
+        (c->vsock.guest_cid && (c->vsock.guest_cid < 3 || !c->vsock.uds_path[0])))
+        abort();
+    for (int i = 0; i < c->nnets; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(c->nets[j].id, c->nets[i].id) ||
+                !strcmp(c->nets[j].host_dev_name, c->nets[i].host_dev_name))
+                abort();        /* an interface id or a tap twice */
 }
 
 static void check_reply(const struct api_reply *rep)

@@ -44,6 +44,20 @@ SEEDS = {
         req('PUT', '/boot-source', '{"kernel_image_path": "/k"}'),
         req('PUT', '/actions', '{"action_type": "InstanceStart"}'),
     ])),
+    'devices': (0, b''.join([
+        req('PUT', '/network-interfaces/eth0', '{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "AA:FC:00:00:00:01", "mtu": 1500, "rx_rate_limiter": {"ops": {"size": 1}}, "tx_rate_limiter": null}'),
+        req('PUT', '/network-interfaces/eth1', '{"iface_id": "eth1", "host_dev_name": "tap0"}'),
+        req('PUT', '/network-interfaces/eth1', '{"iface_id": "eth1", "host_dev_name": "tap1", "guest_mac": "01:00:5e:00:00:01"}'),
+        req('PUT', '/vsock', '{"vsock_id": "v", "guest_cid": 3, "uds_path": "/tmp/v.sock"}'),
+        req('PUT', '/vsock', '{"guest_cid": 2, "uds_path": "/v"}'),
+        req('PUT', '/logger', '{"log_path": null, "level": "Trace", "show_level": false}'),
+        req('GET', '/vm/config'),
+    ])),
+    'devices_running': (1, b''.join([
+        req('PATCH', '/network-interfaces/eth0', '{"iface_id": "eth0", "rx_rate_limiter": {"bandwidth": {"size": 1000, "refill_time": 100}}}'),
+        req('PATCH', '/network-interfaces/eth0', '{"iface_id": "eth0", "host_dev_name": "tap9"}'),
+        req('PUT', '/vsock', '{"guest_cid": 4, "uds_path": "/v"}'),
+    ])),
     'paused': (2, req('GET', '/') + req('PATCH', '/vm', '{"state": "Resumed"}')),
     'errors': (0, b''.join([
         req('GET', '/nope'), req('DELETE', '/machine-config'),

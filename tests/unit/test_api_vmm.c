@@ -83,17 +83,38 @@ static void t_attach_config(void)
     c.memory_mib = 96;
     c.disks[0] = (struct arcvmm_disk){ .path = "/d0", .readonly = 1 };
     c.ndisks = 1;
+    c.nets[0] = (struct arcvmm_net){ .tap = "tap7", .mac = { 2, 0, 0, 0, 0, 9 }, .has_mac = 1,
+                                     .mtu = 9000 };
+    c.nnets = 1;
     api_vmm_init(&v, NULL);
     api_vmm_attach(&v, NULL, &c);   /* no VM: only the configuration is looked at */
     char *b;
     CHECK_EQ(call(HTTP_GET, "GET", "/vm/config", NULL, &b), 200);
     bool ok = strstr(b, "\"kernel_image_path\":\"/k\"") && strstr(b, "\"boot_args\":\"console=ttyS0 x\"") &&
               strstr(b, "\"vcpu_count\":3") && strstr(b, "\"mem_size_mib\":96") &&
-              strstr(b, "\"path_on_host\":\"/d0\"") && strstr(b, "\"is_read_only\":true");
+              strstr(b, "\"path_on_host\":\"/d0\"") && strstr(b, "\"is_read_only\":true") &&
+              strstr(b, "\"network-interfaces\":[{\"iface_id\":\"net0\",\"host_dev_name\":\"tap7\","
+                        "\"guest_mac\":\"02:00:00:00:00:09\",\"mtu\":9000}]");
     if (!ok)
         fprintf(stderr, "  %s\n", b);
+    /* that answer as a --config-file builds the VM run was given */
+    static struct api_routes back;
+    char err[256], cmd[512];
+    api_routes_init(&back, NULL);
+    int rc = api_config_load(&back, b, strlen(b), err, sizeof(err));
     free(b);
     CHECK(ok);
+    CHECK_EQ(rc, 0);
+    struct arcvmm_config o;
+    CHECK_EQ(api_build_config(&back, &o, cmd, sizeof(cmd)), 0);
+    CHECK(!strcmp(o.kernel, c.kernel) && !strcmp(o.cmdline, c.cmdline));
+    CHECK_EQ(o.cpus, c.cpus);
+    CHECK_EQ(o.memory_mib, c.memory_mib);
+    CHECK_EQ(o.ndisks, 1);
+    CHECK(!strcmp(o.disks[0].path, "/d0") && o.disks[0].readonly);
+    CHECK_EQ(o.nnets, 1);
+    CHECK(!strcmp(o.nets[0].tap, "tap7") && o.nets[0].has_mac && o.nets[0].mtu == 9000);
+    CHECK(!memcmp(o.nets[0].mac, c.nets[0].mac, 6));
 }
 
 int main(void)
