@@ -12,44 +12,33 @@
 #include "api/server.h"
 #include "api/vmm.h"
 #include "arcvmm.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "cli/cli.h"
 
 #define CONFIG_FILE_MAX (1u << 20)
 
-/* --config-file: read and apply onto av's configuration (then the
- * command line's logger options over the file's). 0, or -1 with the line
- * said. */
+/* --config-file: read and apply onto av's configuration. 0, or -1 with
+ * the line said. */
 static int load_config_file(const struct cli *c, struct api_vmm *av)
 {
     char err[600];
-    FILE *f = fopen(c->config_file, "re");
-    if (!f) {
-        fprintf(stderr, "arcvmm: config file %s: %s\n", c->config_file, strerror(errno));
+    uint8_t *buf;
+    size_t n;
+    /* a FIFO, a directory, an empty or over-large file: one line each */
+    if (file_read_all("config file", c->config_file, CONFIG_FILE_MAX, &buf, &n, err,
+                      sizeof(err)) < 0) {
+        fprintf(stderr, "arcvmm: %s\n", err);
         return -1;
     }
-    char *buf = malloc(CONFIG_FILE_MAX + 1);
-    size_t n = buf ? fread(buf, 1, CONFIG_FILE_MAX + 1, f) : 0;
-    int rd_err = ferror(f);
-    fclose(f);
-    int r = -1;
-    if (!buf)
-        fprintf(stderr, "arcvmm: config file %s: out of memory\n", c->config_file);
-    else if (rd_err)
-        fprintf(stderr, "arcvmm: config file %s: read error (is it a directory?)\n",
-                c->config_file);
-    else if (n > CONFIG_FILE_MAX)
-        fprintf(stderr, "arcvmm: config file %s: larger than %u bytes\n", c->config_file,
-                CONFIG_FILE_MAX);
-    else if (api_config_load(&av->routes, buf, n, err, sizeof(err)) < 0)
+    int r = api_config_load(&av->routes, (const char *)buf, n, err, sizeof(err));
+    scratch_free(buf, n);
+    if (r < 0)
         fprintf(stderr, "arcvmm: config file %s: %s\n", c->config_file, err);
     else if (!av->routes.cfg.has_kernel)
         fprintf(stderr, "arcvmm: config file %s: no `boot-source` (the kernel to boot)\n",
                 c->config_file);
-    else
-        r = 0;
-    free(buf);
-    return r;
+    return r < 0 || !av->routes.cfg.has_kernel ? -1 : 0;
 }
 
 /* --log-path, --level, --show-level and --metrics-path over what the file

@@ -70,7 +70,7 @@ static int file_open_checked(const char *what, const char *path, size_t max, int
         snprintf(err, errlen, "%s %s: file is empty", what, path);
     } else if ((uint64_t)st.st_size > max) {
         r = -EFBIG;
-        snprintf(err, errlen, "%s %s: %lld bytes is larger than the %zu the guest can hold",
+        snprintf(err, errlen, "%s %s: %lld bytes is larger than the %zu allowed",
                  what, path, (long long)st.st_size, max);
     }
     if (r == 0) {

@@ -164,7 +164,10 @@ echo '{"machine-config":{"vcpu_count":1,"mem_size_mib":32}}' > "$tmp/cf-nokernel
 echo "{\"boot-source\":{\"kernel_image_path\":\"$tmp/nope\"}}" > "$tmp/cf-missing.json"
 echo '{"boot-source":{"kernel_image_path":"/k"},"balloon":{"amount_mib":8}}' > "$tmp/cf-balloon.json"
 expect config-missing    "config file $tmp/nope.json: No such file or directory" -- "$bin" --config-file "$tmp/nope.json" --no-api
-expect config-dir        "config file $tmp: read error" -- "$bin" --config-file "$tmp" --no-api
+expect config-dir        "config file $tmp: is a directory" -- "$bin" --config-file "$tmp" --no-api
+expect config-fifo       "config file $tmp/fifo: not a regular file (a FIFO)" -- timeout -k 5 20 "$bin" --config-file "$tmp/fifo"
+head -c $((1024 * 1024 + 1)) /dev/zero > "$tmp/cf-big.json"
+expect config-too-big    "config file $tmp/cf-big.json: 1048577 bytes is larger than the 1048576 allowed" -- "$bin" --config-file "$tmp/cf-big.json"
 expect config-bad-json   "config file $tmp/cf-badjson.json: invalid JSON at line 2" -- "$bin" --config-file "$tmp/cf-badjson.json" --no-api
 expect config-field      "config file $tmp/cf-field.json: \`drives\`[0]: missing field \`path_on_host\`" -- "$bin" --config-file "$tmp/cf-field.json" --no-api
 expect config-no-kernel  "config file $tmp/cf-nokernel.json: no \`boot-source\`" -- "$bin" --config-file "$tmp/cf-nokernel.json"
