@@ -15,7 +15,7 @@ FUZZ_WARN    ?= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-pro
 FUZZ_CFLAGS  ?= -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Itests -g -O1 $(FUZZ_WARN) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
-FUZZ_COMMON  := tests/fuzz/fuzz_common.h src/virtio/virtq.h src/mem/mem.h
+FUZZ_COMMON  := tests/fuzz/fuzz_common.h src/virtio/virtq.h src/mem/mem.h tests/fuzz/api_stubs.h
 
 FUZZ_TARGETS   := virtq blk pci vpci net http api config
 FUZZ_SRC_virtq := src/virtio/virtq.c src/mem/mem.c

@@ -10,8 +10,7 @@
  * most 8 drives, one root drive, at most 4 NICs with no id or tap twice,
  * a vsock CID >= 3, NUL-terminated strings); a built config
  * has a kernel, <= 8 disks and a NUL-terminated command line.
- * arcvmm_version and arcvmm_config_init are stubbed here: the library's
- * vm.c would pull in the whole VMM. */
+ * arcvmm_version and arcvmm_config_init are stubbed (fuzz/api_stubs.h). */
 #include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -20,21 +19,10 @@
 
 #include "api/http.h"
 #include "api/routes.h"
+#include "fuzz/api_stubs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-const char *arcvmm_version(void)
-{
-    return "0.0.0-fuzz";
-}
-
-void arcvmm_config_init(struct arcvmm_config *cfg)
-{
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->cpus = 1;
-    cfg->memory_mib = 256;
-    cfg->console_out_fd = 1;
-}
 
 static void check_cfg(const struct api_vmcfg *c)
 {

@@ -7,28 +7,17 @@
  * with no id or tap twice, a vsock CID >= 3, NUL-terminated strings); its
  * dump (GET /vm/config) loads back into the same bytes and dumps the same
  * text; InstanceStart's configuration builds from it.
- * arcvmm_version and arcvmm_config_init are stubbed as in fuzz_api. */
+ * arcvmm_version and arcvmm_config_init are stubbed (fuzz/api_stubs.h). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/routes.h"
+#include "fuzz/api_stubs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-const char *arcvmm_version(void)
-{
-    return "0.0.0-fuzz";
-}
-
-void arcvmm_config_init(struct arcvmm_config *cfg)
-{
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->cpus = 1;
-    cfg->memory_mib = 256;
-    cfg->console_out_fd = 1;
-}
 
 #define TERMINATED(a) (memchr((a), 0, sizeof(a)) != NULL)
 

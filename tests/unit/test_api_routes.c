@@ -235,6 +235,115 @@ static void t_unknown_and_misc(void)
     rep.body = NULL;
 }
 
+static void t_net_routes(void)
+{
+    static struct api_routes r;
+    api_routes_init(&r, NULL);
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/network-interfaces/eth0",
+                  "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\","
+                  "\"guest_mac\":\"06:00:AC:10:00:02\",\"tx_rate_limiter\":{\"ops\":{}}}"), 204);
+    CHECK_EQ(r.cfg.nnets, 1);
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/network-interfaces/eth1",
+                  "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap1\"}"), 400);
+    CHECK(fault_has("differs from `iface_id`"));
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/network-interfaces/eth1",
+                  "{\"iface_id\":\"eth1\"}"), 400);
+    CHECK(fault_has("missing field `host_dev_name`"));
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/network-interfaces/eth1",
+                  "{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"guest_mac\":\"06:00\"}"),
+             400);
+    CHECK(fault_has("field `guest_mac`: \\\"06:00\\\" is not six hex bytes"));
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/network-interfaces/eth1",
+                  "{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"mtu\":67}"), 400);
+    CHECK(fault_has("field `mtu`: 67 is outside 68..65535"));
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/network-interfaces/eth1",
+                  "{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap0\"}"), 400);
+    CHECK(fault_has("tap tap0 is already used by interface eth0"));
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/network-interfaces/eth1",
+                  "{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\","
+                  "\"guest_mac\":\"06:00:ac:10:00:02\"}"), 400);
+    CHECK(fault_has("guest_mac 06:00:ac:10:00:02 is already used by interface eth0"));
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/network-interfaces/eth1",
+                  "{\"iface_id\":\"eth1\",\"host_dev_name\":\"a_tap_name_too_long\"}"), 400);
+    CHECK(fault_has("field `host_dev_name` is longer than 15 bytes"));
+    CHECK_EQ(r.cfg.nnets, 1);
+    /* the same id again replaces it */
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/network-interfaces/eth0",
+                  "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap9\",\"mtu\":1400}"), 204);
+    CHECK_EQ(r.cfg.nnets, 1);
+    CHECK(!strcmp(r.cfg.nets[0].host_dev_name, "tap9") && !r.cfg.nets[0].has_mac);
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PATCH", "/network-interfaces/eth0",
+                  "{\"iface_id\":\"eth0\"}"), 400);
+    CHECK(fault_has("not supported before starting the microVM"));
+    CHECK_EQ(call(&r, API_RUNNING, "PUT", "/network-interfaces/eth2",
+                  "{\"iface_id\":\"eth2\",\"host_dev_name\":\"tap2\"}"), 400);
+    CHECK(fault_has("not supported after starting the microVM"));
+    CHECK_EQ(call(&r, API_RUNNING, "PATCH", "/network-interfaces/eth0",
+                  "{\"iface_id\":\"eth0\",\"rx_rate_limiter\":{\"bandwidth\":{\"size\":1}}}"),
+             204);
+    CHECK_EQ(call(&r, API_RUNNING, "PATCH", "/network-interfaces/eth7",
+                  "{\"iface_id\":\"eth7\"}"), 400);
+    CHECK(fault_has("eth7: no such network interface"));
+    CHECK_EQ(call(&r, API_RUNNING, "PATCH", "/network-interfaces/eth0",
+                  "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap3\"}"), 400);
+    CHECK(fault_has("unknown field `host_dev_name`"));
+    CHECK_EQ(call(&r, API_NOT_STARTED, "GET", "/vm/config", NULL), 200);
+    CHECK(strstr(rep.body, "\"network-interfaces\":[{\"iface_id\":\"eth0\","
+                           "\"host_dev_name\":\"tap9\",\"guest_mac\":null,\"mtu\":1400}]"));
+}
+
+static void t_vsock_route(void)
+{
+    static struct api_routes r;
+    api_routes_init(&r, NULL);
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/vsock", "{\"uds_path\":\"/v\"}"), 400);
+    CHECK(fault_has("missing field `guest_cid`"));
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/vsock", "{\"guest_cid\":3,\"uds_path\":\"\"}"),
+             400);
+    CHECK(fault_has("field `uds_path` must be 1..107 bytes"));
+    CHECK_EQ(r.cfg.vsock.guest_cid, 0);
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/vsock",
+                  "{\"vsock_id\":\"v\",\"guest_cid\":52,\"uds_path\":\"/tmp/fc.vsock\"}"), 204);
+    CHECK_EQ(r.cfg.vsock.guest_cid, 52);
+    CHECK_EQ(call(&r, API_RUNNING, "PUT", "/vsock", "{\"guest_cid\":4,\"uds_path\":\"/x\"}"), 400);
+    CHECK(fault_has("not supported after starting the microVM"));
+    CHECK_EQ(r.cfg.vsock.guest_cid, 52);
+    CHECK_EQ(call(&r, API_NOT_STARTED, "GET", "/vm/config", NULL), 200);
+    CHECK(strstr(rep.body, "\"vsock\":{\"guest_cid\":52,\"uds_path\":\"/tmp/fc.vsock\"}"));
+    free(rep.body);
+    rep.body = NULL;
+}
+
+/* The routes whose work the VMM does: the action and what was stored */
+static void t_logger_metrics_actions(void)
+{
+    static struct api_routes r;
+    api_routes_init(&r, NULL);
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/logger",
+                  "{\"log_path\":\"/l\",\"level\":\"warning\",\"show_level\":true}"), 204);
+    CHECK_EQ(rep.action, API_ACT_LOGGER);
+    CHECK(r.cfg.logger.set && !strcmp(r.cfg.logger.log_path, "/l"));
+    CHECK(!strcmp(r.cfg.logger.level, "Warning") && r.cfg.logger.show_level);
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/logger", "{\"level\":\"Loud\"}"), 400);
+    CHECK_EQ(rep.action, API_ACT_NONE);
+    CHECK(!strcmp(r.cfg.logger.level, "Warning"));
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/metrics", "{\"metrics_path\":\"\"}"), 400);
+    CHECK(fault_has("field `metrics_path` is empty"));
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/metrics", "{\"metrics_path\":\"/m\"}"), 204);
+    CHECK_EQ(rep.action, API_ACT_METRICS);
+    CHECK(!strcmp(r.cfg.metrics_path, "/m"));
+    CHECK_EQ(call(&r, API_NOT_STARTED, "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}"),
+             400);
+    CHECK(fault_has("FlushMetrics is not supported before starting the microVM"));
+    CHECK_EQ(rep.action, API_ACT_NONE);
+    CHECK_EQ(call(&r, API_PAUSED, "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}"), 204);
+    CHECK_EQ(rep.action, API_ACT_FLUSH_METRICS);
+    CHECK_EQ(call(&r, API_RUNNING, "PUT", "/metrics", "{\"metrics_path\":\"/n\"}"), 400);
+    CHECK(!strcmp(r.cfg.metrics_path, "/m"));
+    free(rep.body);
+    rep.body = NULL;
+}
+
 int main(void)
 {
     RUN(t_instance_and_version);
@@ -243,5 +352,8 @@ int main(void)
     RUN(t_drives);
     RUN(t_actions_and_vm);
     RUN(t_unknown_and_misc);
+    RUN(t_net_routes);
+    RUN(t_vsock_route);
+    RUN(t_logger_metrics_actions);
     return harness_done();
 }
