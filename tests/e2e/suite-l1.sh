@@ -16,10 +16,15 @@ result() {   # NAME OK(0/1) [why]
 # boot KERNEL CPUS MEM TEST: expects the guest to report CPUS cpus and a
 # MemTotal consistent with MEM MiB, and arcvmm to exit 0 saying why.
 boot() {
-    name="$1-cpus$2-$4"
     vm_run log 120 ./arcvmm run -v --kernel "$1" --initrd $RD --cpus "$2" --memory "$3" \
         --cmdline "$CMD arcvmm.test=$4"
-    rc=$?
+    boot_check "$1-cpus$2-$4" $? "$2" "$3" "$4"
+}
+
+# boot_check NAME RC CPUS MEM TEST: the checks of boot on ./log
+boot_check() {
+    name=$1 rc=$2
+    shift       # now $2 $3 $4 are CPUS MEM TEST, as boot's
     mt=$(sed -n 's/.*arcvmm-init: memtotal_kb \([0-9]*\).*/\1/p' log)
     want_exit="guest powered off"; [ "$4" = reboot ] && want_exit="guest rebooted"
     ok=1
@@ -38,6 +43,16 @@ boot vmlinux 2 256 info
 boot bzImage 1 256 info
 boot vmlinux 1 256 info
 boot vmlinux 2 256 reboot
+
+# The same VM from a Firecracker config file, booted at once without an
+# API socket (arcvmm --config-file F --no-api)
+cat > vm.json <<JSON
+{"boot-source": {"kernel_image_path": "bzImage", "initrd_path": "$RD",
+                 "boot_args": "$CMD arcvmm.test=info"},
+ "machine-config": {"vcpu_count": 2, "mem_size_mib": 256}}
+JSON
+vm_run log 120 ./arcvmm --config-file vm.json --no-api -v
+boot_check config-file-no-api $? 2 256 info
 
 # Every way Linux may reset an x86 machine ends arcvmm with 0 and "guest
 # rebooted", through the device that method is meant to reach (-v names
