@@ -151,6 +151,9 @@ void api_vmm_handle(void *opaque, const struct http_request *req, int *status, c
             api_reply_fault(&rep, "InstanceStart: %s", err);
         break;
     case API_ACT_LOGGER:
+        /* without a log_path the lines stay where they go: say so in the config */
+        if (!v->routes.cfg.logger.log_path[0])
+            memcpy(v->routes.cfg.logger.log_path, old_logger.log_path, sizeof(old_logger.log_path));
         if (api_vmm_apply_logger(&v->routes.cfg.logger, err, sizeof(err)) < 0) {
             v->routes.cfg.logger = old_logger;
             api_reply_fault(&rep, "field `log_path`: %s", err);

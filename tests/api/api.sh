@@ -264,6 +264,8 @@ if start --api-sock "$S"; then
         "{\"log_path\":\"$tmp/nodir/l.log\"}"
     req logger-file     204 '' PUT /logger "{\"log_path\":\"$tmp/api.log\",\"level\":\"Debug\"}"
     req logger-vm-config 200 "\"logger\":{\"log_path\":\"$tmp/api.log\",\"level\":\"Debug\"" GET /vm/config
+    req logger-level-only 204 '' PUT /logger '{"level":"Info"}'
+    req logger-path-kept 200 "\"logger\":{\"log_path\":\"$tmp/api.log\",\"level\":\"Info\"" GET /vm/config
     req logger-writes   200 '"state":"Not started"' GET /
     req metrics-bad-path 400 "field \`metrics_path\`: $tmp/nodir/m: No such file or directory" PUT /metrics \
         "{\"metrics_path\":\"$tmp/nodir/m\"}"
