@@ -159,6 +159,17 @@ struct arcvmm_disk_stats {
     uint64_t errors;
 };
 int arcvmm_get_disk_stats(struct arcvmm *vm, int index, struct arcvmm_disk_stats *st);
+/* What NIC `index` (cfg.nets[index]) has moved so far: frames and bytes
+ * each way; dropped: malformed TX chains the guest sent (never reached
+ * the tap) and received frames its RX buffers could not take; errors:
+ * the tap failed a read or write, or a control command failed. -EINVAL if
+ * there is no such NIC. */
+struct arcvmm_net_stats {
+    uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
+    uint64_t rx_dropped, tx_dropped;
+    uint64_t errors;
+};
+int arcvmm_get_net_stats(struct arcvmm *vm, int index, struct arcvmm_net_stats *st);
 /* Stop (if needed) and free everything. NULL is fine. */
 void arcvmm_destroy(struct arcvmm *vm);
 

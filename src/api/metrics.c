@@ -54,6 +54,26 @@ static json_t *disk_json(const struct arcvmm_disk_stats *d)
     return NULL;
 }
 
+static json_t *net_json(const struct arcvmm_net_stats *n)
+{
+    json_t *o = json_object();
+    if (o && put_u(o, "rx_packets_count", n->rx_frames) && put_u(o, "rx_bytes_count", n->rx_bytes) &&
+        put_u(o, "tx_packets_count", n->tx_frames) && put_u(o, "tx_bytes_count", n->tx_bytes) &&
+        put_u(o, "rx_dropped", n->rx_dropped) && put_u(o, "tx_dropped", n->tx_dropped) &&
+        put_u(o, "errors", n->errors))
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
+/* o[prefix + id] = v (consumed); false without memory. */
+static bool set_device(json_t *o, const char *prefix, const char *id, json_t *v)
+{
+    char key[96];
+    snprintf(key, sizeof(key), "%s%s", prefix, id ? id : "");
+    return v && json_object_set_new(o, key, v) == 0;
+}
+
 char *api_metrics_format(const struct api_metrics_sample *s)
 {
     json_t *o = json_object(), *vmm = json_object(), *vcpu = NULL;
@@ -69,12 +89,11 @@ char *api_metrics_format(const struct api_metrics_sample *s)
              put_u(vcpu, "exit_io", v->pio_exits) && put_u(vcpu, "exit_mmio", v->mmio_exits) &&
              put_u(vcpu, "exit_other", v->exits > known ? v->exits - known : 0) &&
              json_object_set(o, "vcpu", vcpu) == 0;
-        for (int i = 0; ok && i < s->ndisks && i < ARCVMM_MAX_DISKS; i++) {
-            char key[96];
-            snprintf(key, sizeof(key), "block_%s", s->disk_ids[i] ? s->disk_ids[i] : "");
-            json_t *d = disk_json(&s->disks[i]);
-            ok = d && json_object_set_new(o, key, d) == 0;
-        }
+        const struct api_metrics_names *n = &s->names;
+        for (int i = 0; ok && i < n->ndisks && i < ARCVMM_MAX_DISKS; i++)
+            ok = set_device(o, "block_", n->disks[i], disk_json(&s->disks[i]));
+        for (int i = 0; ok && i < n->nnets && i < ARCVMM_MAX_NETS; i++)
+            ok = set_device(o, "net_", n->nets[i], net_json(&s->nets[i]));
     }
     char *text = ok ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(vmm);
@@ -111,8 +130,8 @@ static uint64_t tv_us(struct timeval tv)
     return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
-int api_metrics_flush(struct api_metrics *m, struct arcvmm *vm, const char *const *disk_ids,
-                      int ndisks)
+int api_metrics_flush(struct api_metrics *m, struct arcvmm *vm,
+                      const struct api_metrics_names *names)
 {
     if (m->fd < 0)
         return -ENOENT;
@@ -130,11 +149,13 @@ int api_metrics_flush(struct api_metrics *m, struct arcvmm *vm, const char *cons
     }
     if (vm) {
         s.has_vm = arcvmm_get_stats(vm, &s.vcpu) == 0;
-        for (int i = 0; i < ndisks && i < ARCVMM_MAX_DISKS; i++) {
-            s.disk_ids[s.ndisks] = disk_ids[i];
-            if (arcvmm_get_disk_stats(vm, i, &s.disks[s.ndisks]) == 0)
-                s.ndisks++;
-        }
+        struct api_metrics_names *n = &s.names;
+        for (int i = 0; i < names->ndisks && i < ARCVMM_MAX_DISKS; i++)
+            if (arcvmm_get_disk_stats(vm, i, &s.disks[n->ndisks]) == 0)
+                n->disks[n->ndisks++] = names->disks[i];
+        for (int i = 0; i < names->nnets && i < ARCVMM_MAX_NETS; i++)
+            if (arcvmm_get_net_stats(vm, i, &s.nets[n->nnets]) == 0)
+                n->nets[n->nnets++] = names->nets[i];
     }
     char *line = api_metrics_format(&s);
     if (!line)

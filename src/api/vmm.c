@@ -21,9 +21,12 @@ int api_vmm_open_metrics(struct api_vmm *v, char *err, size_t errlen)
 
 int api_vmm_flush_metrics(struct api_vmm *v)
 {
-    const char *ids[ARCVMM_MAX_DISKS];
-    int n = api_disk_ids(&v->routes, ids);
-    return api_metrics_flush(&v->metrics, v->vm, ids, n);
+    struct api_metrics_names names;
+    names.ndisks = api_disk_ids(&v->routes, names.disks);
+    names.nnets = v->routes.cfg.nnets;
+    for (int i = 0; i < names.nnets; i++)
+        names.nets[i] = v->routes.cfg.nets[i].id;
+    return api_metrics_flush(&v->metrics, v->vm, &names);
 }
 
 void api_vmm_close(struct api_vmm *v)

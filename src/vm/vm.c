@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "hv/hv.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "vm/devices.h"
 #include "vm/vm.h"
 
@@ -476,6 +477,28 @@ int arcvmm_get_disk_stats(struct arcvmm *a, int index, struct arcvmm_disk_stats 
     if (index < 0 || index >= vm->cfg.ndisks || index >= vm->devs.ndevs)
         return -EINVAL;
     return virtio_blk_get_stats(vm->devs.devs[index].dev, st);
+}
+
+int arcvmm_get_net_stats(struct arcvmm *a, int index, struct arcvmm_net_stats *st)
+{
+    struct vm *vm = to_vm(a);
+    memset(st, 0, sizeof(*st));
+    /* the NICs come right after the disks, in order (vm/devices.h) */
+    int at = vm->cfg.ndisks + index;
+    if (index < 0 || index >= vm->cfg.nnets || at >= vm->devs.ndevs ||
+        vm->devs.devs[at].dev->ops->device_id != VIRTIO_ID_NET)
+        return -EINVAL;
+    struct virtio_net_stats n;
+    virtio_net_get_stats(vm->devs.devs[at].dev, &n);
+    st->rx_frames = n.rx_frames;
+    st->rx_bytes = n.rx_bytes;
+    st->tx_frames = n.tx_frames;
+    st->tx_bytes = n.tx_bytes;
+    st->rx_dropped = n.rx_too_big + n.rx_no_buffers + n.rx_bad_buffers;
+    for (unsigned i = 0; i < VIRTIO_NET_TX_VERDICTS; i++)
+        st->tx_dropped += n.tx_dropped[i];
+    st->errors = n.tx_errors + n.rx_errors + n.ctrl_err;
+    return 0;
 }
 
 int arcvmm_exit_fd(const struct arcvmm *a)

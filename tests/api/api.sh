@@ -17,8 +17,8 @@
 #      as --config-file with --no-api boots the same VM without a socket.
 #   4. network-interfaces, vsock, logger and metrics routes before start,
 #      and their errors; SIGTERM before start.
-#   5. run --metrics-path: the disk's counters in the metrics line written
-#      when the VM ends.
+#   5. run --metrics-path: the disk's and the NIC's counters in the
+#      metrics line written when the VM ends.
 # Metrics: PUT /metrics, FlushMetrics writes one JSON line, the end another.
 # Also: keep-alive (two requests on one connection), Expect:
 # 100-continue, an oversized body. Waits poll with a bound (only a
@@ -290,6 +290,18 @@ truncate -s 1M "$tmp/blk.img"
 if [ "$rc" -eq 0 ] && grep -q 'testguest: blk-rw ok' "$tmp/out" &&
    python3 -c 'import json,sys; m=json.loads(open(sys.argv[1]).read()); b=m["block_drive0"]; assert b["read_count"] >= 1 and b["write_count"] >= 1 and b["write_bytes"] >= 512 and b["errors"] == 0 and m["vcpu"]["exit_mmio"] > 0' "$tmp/run.metrics"
 then ok run-metrics-blk; else bad run-metrics-blk "rc=$rc $(cat "$tmp/err") metrics: $(cat "$tmp/run.metrics" 2>&1)"; fi
+
+# run --net with a guest that sends 6 malformed TX chains and 7 good frames
+# (net-bad): the NIC's counters (needs /dev/net/tun and CAP_NET_ADMIN)
+if [ -c /dev/net/tun ] && [ "$(id -u)" = 0 ]; then
+    "$bin" run --kernel "$guest" --transport mmio --cmdline "console=$con net-bad" --net "tap=avma$$" \
+        --metrics-path "$tmp/net.metrics" </dev/null >"$tmp/out" 2>"$tmp/err"; rc=$?
+    if [ "$rc" -eq 0 ] && grep -q 'testguest: net-bad done' "$tmp/out" &&
+       python3 -c 'import json,sys; n=json.loads(open(sys.argv[1]).read())["net_net0"]; assert n["tx_dropped"] == 6 and n["tx_packets_count"] == 7 and n["tx_bytes_count"] > 0 and n["errors"] == 0' "$tmp/net.metrics"
+    then ok run-metrics-net; else bad run-metrics-net "rc=$rc $(cat "$tmp/err") metrics: $(cat "$tmp/net.metrics" 2>&1)"; fi
+else
+    echo "skip run-metrics-net: needs /dev/net/tun and root"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

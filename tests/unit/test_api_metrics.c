@@ -41,9 +41,14 @@ static void t_format(void)
     /* with a VM: exits by reason, a block_<id> object per drive */
     s.has_vm = true;
     s.vcpu = (struct arcvmm_stats){ .exits = 100, .pio_exits = 60, .mmio_exits = 30 };
-    s.ndisks = 2;
-    s.disk_ids[0] = "rootfs";
-    s.disk_ids[1] = "data_1";
+    s.names.ndisks = 2;
+    s.names.disks[0] = "rootfs";
+    s.names.disks[1] = "data_1";
+    s.names.nnets = 1;
+    s.names.nets[0] = "eth0";
+    s.nets[0] = (struct arcvmm_net_stats){ .rx_frames = 3, .rx_bytes = 300, .tx_frames = 5,
+                                           .tx_bytes = 500, .rx_dropped = 1, .tx_dropped = 2,
+                                           .errors = 4 };
     s.disks[0] = (struct arcvmm_disk_stats){ .reads = 4, .writes = 2, .flushes = 1,
                                              .read_bytes = 4096, .write_bytes = 1024 };
     s.disks[1] = (struct arcvmm_disk_stats){ .errors = 9 };
@@ -57,7 +62,11 @@ static void t_format(void)
          get(o, "block_rootfs", "read_count") == 4 && get(o, "block_rootfs", "write_count") == 2 &&
          get(o, "block_rootfs", "flush_count") == 1 && get(o, "block_rootfs", "read_bytes") == 4096 &&
          get(o, "block_rootfs", "write_bytes") == 1024 && get(o, "block_rootfs", "errors") == 0 &&
-         get(o, "block_data_1", "errors") == 9 && json_object_size(o) == 6;
+         get(o, "block_data_1", "errors") == 9 && get(o, "net_eth0", "rx_packets_count") == 3 &&
+         get(o, "net_eth0", "rx_bytes_count") == 300 && get(o, "net_eth0", "tx_packets_count") == 5 &&
+         get(o, "net_eth0", "tx_bytes_count") == 500 && get(o, "net_eth0", "rx_dropped") == 1 &&
+         get(o, "net_eth0", "tx_dropped") == 2 && get(o, "net_eth0", "errors") == 4 &&
+         json_object_size(o) == 7;
     json_decref(o);
     CHECK(ok);
 }
@@ -69,13 +78,14 @@ static void t_file(void)
     snprintf(path, sizeof(path), "%s/m.json", dir);
     struct api_metrics m;
     api_metrics_init(&m);
-    CHECK_EQ(api_metrics_flush(&m, NULL, NULL, 0), -ENOENT);
+    static const struct api_metrics_names none;
+    CHECK_EQ(api_metrics_flush(&m, NULL, &none), -ENOENT);
     CHECK_EQ(api_metrics_open(&m, "/nonexistent-dir/m", err, sizeof(err)), -ENOENT);
     CHECK(strstr(err, "/nonexistent-dir/m: No such file or directory"));
     CHECK_EQ(m.fd, -1);
     CHECK_EQ(api_metrics_open(&m, path, err, sizeof(err)), 0);
-    CHECK_EQ(api_metrics_flush(&m, NULL, NULL, 0), 0);
-    CHECK_EQ(api_metrics_flush(&m, NULL, NULL, 0), 0);
+    CHECK_EQ(api_metrics_flush(&m, NULL, &none), 0);
+    CHECK_EQ(api_metrics_flush(&m, NULL, &none), 0);
     api_metrics_close(&m);
     CHECK_EQ(m.fd, -1);
     FILE *f = fopen(path, "r");
