@@ -141,6 +141,9 @@ struct arcvmm_stats {
 };
 int arcvmm_get_stats(struct arcvmm *vm, struct arcvmm_stats *st);
 /* Stop (if needed) and free everything. NULL is fine. */
+/* Debugging: write the state of every virtio queue (ring indices, the
+ * driver's flags and event indices, the interrupt) to fd, one line each. */
+void arcvmm_dump_queues(struct arcvmm *vm, int fd);
 void arcvmm_destroy(struct arcvmm *vm);
 
 #ifdef __cplusplus
