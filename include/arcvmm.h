@@ -225,6 +225,9 @@ static inline int arcvmm_get_stats(struct arcvmm *vm, struct arcvmm_stats *st)
 {
     return arcvmm_get_stats_size(vm, st, sizeof(*st));
 }
+/* Debugging: write the state of every virtio queue (ring indices, the
+ * driver's flags and event indices, the interrupt) to fd, one line each. */
+ARCVMM_API void arcvmm_dump_queues(struct arcvmm *vm, int fd);
 /* Stop (if needed) and free everything. NULL is fine. */
 ARCVMM_API void arcvmm_destroy(struct arcvmm *vm);
 

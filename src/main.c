@@ -24,6 +24,7 @@ static int run(struct cli *c)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR1);      /* dump the virtio queues' state */
     /* Blocked before any thread exists, so only the signalfd sees them. */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -83,6 +84,11 @@ static int run(struct cli *c)
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof(si)) == sizeof(si))
                 signo = (int)si.ssi_signo;
+            if (signo == SIGUSR1) {
+                if (vm)
+                    arcvmm_dump_queues(vm, STDERR_FILENO);
+                signo = 0;
+            }
         }
         if (p[2].revents) {
             api_server_dispatch(srv);

@@ -507,6 +507,11 @@ int arcvmm_get_stats_size(struct arcvmm *a, struct arcvmm_stats *st, size_t size
     return 0;
 }
 
+void arcvmm_dump_queues(struct arcvmm *a, int fd)
+{
+    devmgr_dump(&to_vm(a)->devs, fd);
+}
+
 int arcvmm_exit_fd(const struct arcvmm *a)
 {
     return a->vm.exit_efd;
