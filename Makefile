@@ -29,6 +29,7 @@ endif
 BUILD    := build/$(ARCH)
 endif
 OBJCOPY  ?= $(CROSS_COMPILE)objcopy
+NM       ?= $(CROSS_COMPILE)nm
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter
@@ -92,6 +93,8 @@ $(BUILD)/libarcvmm.a: $(PUB_OBJ)
 	$(CC) -r -nostdlib -o $(BUILD)/libarcvmm-r.o $^
 	$(OBJCOPY) --localize-hidden $(BUILD)/libarcvmm-r.o $(BUILD)/libarcvmm.o
 	rm -f $@ $(BUILD)/libarcvmm-r.o
+	@if $(NM) -g --defined-only $(BUILD)/libarcvmm.o | awk 'NF == 3 && $$3 !~ /^arcvmm_/' | grep .; then \
+		echo "$@: global names other than arcvmm_* (above): make them static or hidden"; exit 1; fi
 	$(AR) rcs $@ $(BUILD)/libarcvmm.o
 
 $(BUILD)/libarcvmm.so.$(VERSION): $(PUB_OBJ) src/libarcvmm.map
@@ -184,6 +187,10 @@ ifeq ($(SHARED),1)
 	$(INSTALL) -m 755 $(BUILD)/libarcvmm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libarcvmm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libarcvmm.so
+	@# the loader's cache, for a real install as root (/usr/local/lib is in
+	@# Debian's ld.so.conf, but found only through the cache)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+		ldconfig; fi
 endif
 	$(INSTALL) -m 644 include/arcvmm.h $(DESTDIR)$(INCLUDEDIR)/arcvmm.h
 	$(INSTALL) -m 644 $(BUILD)/arcvmm.pc $(DESTDIR)$(LIBDIR)/pkgconfig/arcvmm.pc
