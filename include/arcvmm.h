@@ -126,6 +126,8 @@ struct arcvmm_config {
      * Default 0: guest RAM is never merged, even if the process was put
      * in KSM's merge-any mode. */
     int mem_merge;
+    /* The first version of this struct ends here: new fields go below,
+     * never above (src/vm/vm.c: CONFIG_SIZE_V0). */
 };
 
 /* The transport arcvmm_config_init picks: virtio-pci, which measured

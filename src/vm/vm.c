@@ -30,7 +30,8 @@ const char *arcvmm_version(void)
 }
 
 /* The end of the last field of the first arcvmm_config: a program's
- * cfg->size is at least this. Fields added later come after it. */
+ * cfg->size is at least this. Fields added later come after it, and this
+ * stays as it is (it is what the oldest program passes). */
 #define CONFIG_SIZE_V0 (offsetof(struct arcvmm_config, mem_merge) + sizeof(int))
 
 static void config_defaults(struct arcvmm_config *cfg)
