@@ -154,7 +154,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libarcvmm-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libarcvmm-internal.a $(LDFLAGS) $(LDLIBS)
 
-tests: $(BUILD)/arcvmm $(UNIT_BIN) $(KVM_BIN) $(E2E_BIN) $(BENCH_BIN)
+tests: $(BUILD)/arcvmm $(LIB_OUT) $(UNIT_BIN) $(KVM_BIN) $(E2E_BIN) $(BENCH_BIN)
 
 check-unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
