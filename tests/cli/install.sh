@@ -53,6 +53,7 @@ check "soname libarcvmm.so.0" test "$soname" = libarcvmm.so.0
 nm -g --defined-only "$pfx/lib/libarcvmm.a" | awk 'NF == 3 { print $3 }' | sort > "$tmp/a.syms"
 nm -D --defined-only "$pfx/lib/libarcvmm.so.$version" | awk 'NF == 3 && $2 != "A" { sub(/@.*/, "", $3); print $3 }' |
     sort > "$tmp/so.syms"
+# shellcheck disable=SC2317  # called through check
 only_api() {
     [ -s "$1" ] && ! grep -v '^arcvmm_' "$1" && grep -qx arcvmm_create "$1"
 }
@@ -83,15 +84,15 @@ check "arcvmm(1) is of version $version" grep -q "^\.TH ARCVMM 1 .*\"arcvmm $ver
 export PKG_CONFIG_PATH=$pfx/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_LIBDIR=
 check "pkg-config --modversion arcvmm" test "$(pkg-config --modversion arcvmm)" = "$version"
 prog=tests/cli/libuser.c
-cflags="-std=c11 -Wall -Wextra -Werror -O1"
+cflags=(-std=c11 -Wall -Wextra -Werror -O1)
 # shellcheck disable=SC2046  # word splitting of pkg-config's output is meant
-if cc $cflags -o "$tmp/libuser-shared" "$prog" $(pkg-config --cflags --libs arcvmm) 2>"$tmp/cc.log"; then
+if cc "${cflags[@]}" -o "$tmp/libuser-shared" "$prog" $(pkg-config --cflags --libs arcvmm) 2>"$tmp/cc.log"; then
     ok "shared: cc ... \$(pkg-config --cflags --libs arcvmm) links"
 else
     cat "$tmp/cc.log"; bad "shared: cc ... \$(pkg-config --cflags --libs arcvmm) links"
 fi
 # shellcheck disable=SC2046
-if cc $cflags -static -o "$tmp/libuser-static" "$prog" $(pkg-config --static --cflags --libs arcvmm) \
+if cc "${cflags[@]}" -static -o "$tmp/libuser-static" "$prog" $(pkg-config --static --cflags --libs arcvmm) \
         2>"$tmp/cc.log"; then
     ok "static: cc -static ... \$(pkg-config --static --cflags --libs arcvmm) links"
 else
