@@ -90,6 +90,7 @@ int api_vmm_start(struct api_vmm *v, char *err, size_t errlen)
                  sizeof(v->cmdline) - 1);
         return -ENAMETOOLONG;
     }
+    cfg.flags |= v->cfg_flags;
     struct arcvmm *vm;
     int r = arcvmm_create(&cfg, &vm, err, errlen);
     if (r < 0)

@@ -16,6 +16,7 @@ struct api_vmm {
     struct arcvmm *vm;          /* NULL until InstanceStart; the caller destroys it */
     char cmdline[API_MAX_STR + 128];
     struct api_metrics metrics;     /* the metrics file, if any */
+    uint32_t cfg_flags;         /* ARCVMM_F_* for InstanceStart's VM (api_vmm_init: 0) */
 };
 
 /* Nothing started; id NULL: "anonymous-instance". */

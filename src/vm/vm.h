@@ -38,7 +38,7 @@ struct vcpu {
 
 struct vm {
     struct arcvmm_config cfg;   /* strings point into cfg_strings */
-    char *cfg_strings[4 + 2 * ARCVMM_MAX_DISKS + ARCVMM_MAX_NETS];
+    char *cfg_strings[4 + 2 * ARCVMM_MAX_DISKS + ARCVMM_MAX_NETS + 1];   /* + vsock uds_path */
     struct hv_vm *hv;
     struct guest_mem mem;
     struct bus pio, mmio;
@@ -70,6 +70,4 @@ int vcpu_start(struct vcpu *v);
 /* Interrupt the vCPU if it is inside the guest. Caller holds vm->lock,
  * which keeps the thread from being joined under the kick. */
 void vcpu_kick(struct vcpu *v);
-/* Process-wide: install the (empty) handler for the kick signal. */
-int vcpu_signal_init(void);
 #endif
