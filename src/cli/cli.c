@@ -29,7 +29,7 @@ static const char usage_text[] =
     "                                wait for Firecracker API calls on PATH;\n"
     "                                PUT /actions InstanceStart boots the VM\n"
     "       arcvmm --config-file FILE [--api-sock PATH | --no-api] [API options]\n"
-    "                                boot the VM in FILE (Firecracker's schema) at once\n"
+    "                                boot the VM in FILE (Firecracker's schema)\n"
     "       arcvmm --help | --version\n"
     "\n"
     "run options:\n"
