@@ -22,7 +22,7 @@ int api_metrics_open(struct api_metrics *m, const char *path, char *err, size_t 
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
     if (fd < 0) {
         int r = -errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(-r));
+        snprintf(err, errlen, "%s: %s", path, r == -ENXIO ? "a FIFO without a reader" : strerror(-r));
         return r;
     }
     api_metrics_close(m);

@@ -126,7 +126,8 @@ int api_vmm_apply_logger(const struct api_logger *l, char *err, size_t errlen)
     if (l->log_path[0]) {
         int r = log_set_path(l->log_path);
         if (r < 0) {
-            snprintf(err, errlen, "%s: %s", l->log_path, strerror(-r));
+            snprintf(err, errlen, "%s: %s", l->log_path,
+                     r == -ENXIO ? "a FIFO without a reader" : strerror(-r));
             return r;
         }
     }

@@ -178,6 +178,9 @@ expect no-api-and-sock   "--no-api and --api-sock exclude each other" -- "$bin" 
 expect config-file-in-run "unknown option '--config-file'" -- "$bin" run --kernel "$guest" --config-file "$tmp/cf-field.json"
 expect level-bad         "--level: 'Loud' is not Error, Warning" -- "$bin" run --kernel "$guest" --level Loud
 expect log-path-bad      "log file $tmp/nodir/x.log: No such file or directory" -- "$bin" run --kernel "$guest" --log-path "$tmp/nodir/x.log"
+expect log-path-fifo     "log file $tmp/fifo: a FIFO without a reader" -- timeout -k 5 20 "$bin" run --kernel "$guest" --log-path "$tmp/fifo"
+expect metrics-path-fifo "metrics file $tmp/fifo: a FIFO without a reader" -- timeout -k 5 20 "$bin" run --kernel "$guest" --metrics-path "$tmp/fifo"
+expect metrics-path-bad  "metrics file $tmp/nodir/m: No such file or directory" -- "$bin" --config-file "$tmp/cf-missing.json" --metrics-path "$tmp/nodir/m"
 if id nobody >/dev/null 2>&1 && command -v runuser >/dev/null; then
     expect kernel-unreadable "kernel $tmp/k000: Permission denied" -- runuser -u nobody -- "$bin" run --kernel "$tmp/k000"
 else
