@@ -780,6 +780,10 @@ static int load_one(struct api_routes *r, const struct section *s, json_t *body,
         snprintf(where, sizeof(where), "`%s`[%d]", s->key, idx);
     else
         snprintf(where, sizeof(where), "`%s`", s->key);
+    if (!json_is_object(body)) {
+        snprintf(err, errlen, "%s must be an object", where);
+        return -EINVAL;
+    }
     struct req q = { .r = r, .phase = API_NOT_STARTED, .body = body, .id = "" };
     if (s->id_field) {
         const char *id = json_string_value(json_object_get(body, s->id_field));

@@ -142,7 +142,8 @@ static void t_errors(void)
           "`machine-config`: field `vcpu_count`: 64 is outside 1..32\0" },
         { "{\"boot-source\":{\"kernel_image_path\":\"/k\",\"foo\":1}}",
           "`boot-source`: unknown field `foo`\0" },
-        { "{\"boot-source\":[]}", "`boot-source`: the request body must be a JSON object\0" },
+        { "{\"boot-source\":[]}", "`boot-source` must be an object\0" },
+        { "{\"drives\":[1]}", "`drives`[0] must be an object\0" },
         { "{\"network-interfaces\":[{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\","
           "\"guest_mac\":\"01:00:5e:00:00:01\"}]}",
           "`network-interfaces`[0]: field `guest_mac`\0multicast\0" },
