@@ -1,0 +1,486 @@
+/* The user-mode network backend (backend/slirp.c): the option parser, and
+ * a real libslirp stack on a real event loop with the test standing in
+ * for the virtio-net device on the backend's channel (header first, as the
+ * device reads and writes it): a fake guest's DHCP DISCOVER gets an OFFER
+ * for 10.0.2.15, and a connection to a forwarded host port shows up as a
+ * TCP SYN towards the guest's port. Without libslirp in the build the
+ * stack tests say so and are not run (not counted). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/slirp.h"
+#include "base/evloop.h"
+#include "harness.h"
+#include "virtio/net.h"
+#include "virtio/net_hdr.h"
+
+static const uint8_t GUEST_MAC[6] = { 0x02, 0xac, 0x00, 0x00, 0x00, 0x15 };
+
+static uint32_t ip4(const char *s)
+{
+    struct in_addr a;
+    inet_pton(AF_INET, s, &a);
+    return a.s_addr;
+}
+
+/* ---- the option parser ---- */
+
+static void t_parse_defaults(void)
+{
+    struct net_slirp_cfg c;
+    char err[256];
+    net_slirp_cfg_init(&c);
+    CHECK_EQ(net_slirp_parse("", &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.net.s_addr, ip4("10.0.2.0"));
+    CHECK_EQ(c.prefix, 24);
+    CHECK_EQ(c.nfwds, 0);
+    CHECK_EQ(net_slirp_host_addr(&c).s_addr, ip4("10.0.2.2"));
+    CHECK_EQ(net_slirp_dns_addr(&c).s_addr, ip4("10.0.2.3"));
+    CHECK_EQ(net_slirp_guest_addr(&c).s_addr, ip4("10.0.2.15"));
+}
+
+static void t_parse_options(void)
+{
+    struct net_slirp_cfg c;
+    char err[256];
+    net_slirp_cfg_init(&c);
+    CHECK_EQ(net_slirp_parse("hostfwd=tcp::8022-:22,net=10.9.0.0/16,"
+                             "hostfwd=udp:127.0.0.1:5353-10.9.0.20:53,hostfwd=::8080-:80,"
+                             "hostfwd=udp::8022-:22", &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.net.s_addr, ip4("10.9.0.0"));
+    CHECK_EQ(c.prefix, 16);
+    CHECK_EQ(net_slirp_host_addr(&c).s_addr, ip4("10.9.0.2"));
+    CHECK_EQ(net_slirp_dns_addr(&c).s_addr, ip4("10.9.0.3"));
+    CHECK_EQ(net_slirp_guest_addr(&c).s_addr, ip4("10.9.0.15"));
+    CHECK_EQ(c.nfwds, 4);
+    const struct net_slirp_fwd *f = c.fwd;
+    CHECK(!f[0].udp && f[0].host_addr.s_addr == INADDR_ANY && f[0].host_port == 8022 &&
+          f[0].guest_addr.s_addr == INADDR_ANY && f[0].guest_port == 22);
+    CHECK(f[1].udp && f[1].host_addr.s_addr == ip4("127.0.0.1") && f[1].host_port == 5353 &&
+          f[1].guest_addr.s_addr == ip4("10.9.0.20") && f[1].guest_port == 53);
+    CHECK(!f[2].udp && f[2].host_port == 8080 && f[2].guest_port == 80);   /* no proto: tcp */
+    CHECK(f[3].udp && f[3].host_port == 8022);          /* same port, other protocol */
+    /* the most forwards, and one more */
+    net_slirp_cfg_init(&c);
+    char opts[NET_SLIRP_MAX_OPTS];
+    size_t n = 0;
+    for (int i = 0; i < NET_SLIRP_MAX_FWDS; i++)
+        n += (size_t)snprintf(opts + n, sizeof(opts) - n, "%shostfwd=tcp::%d-:22", i ? "," : "",
+                              9000 + i);
+    CHECK_EQ(net_slirp_parse(opts, &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.nfwds, NET_SLIRP_MAX_FWDS);
+    snprintf(opts + n, sizeof(opts) - n, ",hostfwd=tcp::9999-:22");
+    net_slirp_cfg_init(&c);
+    CHECK_EQ(net_slirp_parse(opts, &c, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "at most 16 forwards") != NULL);
+    CHECK_EQ(c.nfwds, NET_SLIRP_MAX_FWDS);
+}
+
+static void t_parse_errors(void)
+{
+    static const struct { const char *opts, *want; } bad[] = {
+        { "hostfwd=tcp::0-:22", "host port '0' is not 1..65535" },
+        { "hostfwd=tcp::65536-:22", "host port '65536' is not" },
+        { "hostfwd=tcp::-1-:22", "host port '' is not" },
+        { "hostfwd=tcp::+80-:22", "host port '+80' is not" },
+        { "hostfwd=tcp::8022-:", "guest port '' is not" },
+        { "hostfwd=tcp::8022-:22x", "guest port '22x' is not" },
+        { "hostfwd=tcp::8022-:000022", "guest port '000022' is not" },
+        { "hostfwd=sctp::8022-:22", "protocol 'sctp' is not tcp or udp" },
+        { "hostfwd=TCP::8022-:22", "protocol 'TCP'" },
+        { "hostfwd=tcp", "not [tcp|udp]:" },
+        { "hostfwd=tcp::8022", "no '-' between" },
+        { "hostfwd=tcp:8022-:22", "the host side is not [ADDR]:PORT" },
+        { "hostfwd=tcp::8022-22", "the guest side is not [ADDR]:PORT" },
+        { "hostfwd=tcp:::8022-:22", "the host side is not" },
+        { "hostfwd=tcp:localhost:8022-:22", "host address 'localhost' is not an IPv4" },
+        { "hostfwd=tcp:1.2.3:8022-:22", "host address '1.2.3' is not" },
+        { "hostfwd=tcp::8022-10.0.3.15:22", "outside the network 10.0.2.0/24" },
+        { "hostfwd=tcp::8022-:22,hostfwd=tcp:127.0.0.1:8022-:23", "forwarded twice" },
+        { "hostfwd=udp:127.0.0.1:53-:53,hostfwd=udp:127.0.0.1:53-:54", "forwarded twice" },
+        { "net=10.0.2.0", "not ADDR/PREFIX" },
+        { "net=10.0.2.1/24", "bits set past the /24 prefix" },
+        { "net=10.0.2.0/28", "prefix '28' is not 1..27" },
+        { "net=10.0.2.0/0", "prefix '0' is not" },
+        { "net=10.0.2.0/", "prefix '' is not" },
+        { "net=ten/8", "'ten' is not an IPv4 address" },
+        { "restrict=on", "unknown option 'restrict=on'" },
+        { ",hostfwd=tcp::1-:1", "an empty option" },
+        { "hostfwd=tcp::1-:1,", "an empty option" },
+        { "hostfwd=tcp::1-:1,,net=10.0.0.0/8", "an empty option" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct net_slirp_cfg c;
+        char err[256] = "";
+        net_slirp_cfg_init(&c);
+        int r = net_slirp_parse(bad[i].opts, &c, err, sizeof(err));
+        if (r != -EINVAL || !strstr(err, bad[i].want) || strchr(err, '\n'))
+            fprintf(stderr, "  '%s' -> %d '%s' (want '%s')\n", bad[i].opts, r, err, bad[i].want);
+        CHECK_EQ(r, -EINVAL);
+        CHECK(strstr(err, bad[i].want) != NULL);
+        CHECK(strchr(err, '\n') == NULL);
+    }
+    /* too long a spec or option string: refused, not cut */
+    char big[NET_SLIRP_MAX_OPTS + 8];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    struct net_slirp_cfg c;
+    char err[256];
+    net_slirp_cfg_init(&c);
+    CHECK_EQ(net_slirp_parse(big, &c, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "longer than") != NULL);
+    char spec[200] = "hostfwd=tcp:";
+    memset(spec + 12, '1', 150);
+    spec[162] = '\0';
+    CHECK_EQ(net_slirp_parse(spec, &c, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "longer than 127 bytes") != NULL);
+}
+
+/* ---- a real stack on a real loop ---- */
+
+struct rig {
+    struct evloop *loop;
+    struct net_backend *nb;
+};
+
+static int rig_open(struct rig *r, const char *opts)
+{
+    struct net_slirp_cfg c;
+    char err[256];
+    net_slirp_cfg_init(&c);
+    memset(r, 0, sizeof(*r));
+    if (net_slirp_parse(opts, &c, err, sizeof(err)) < 0 || evloop_create(&r->loop) < 0)
+        return -1;
+    if (net_slirp_open(&c, r->loop, "user0", &r->nb, err, sizeof(err)) < 0) {
+        fprintf(stderr, "  %s\n", err);
+        return -1;
+    }
+    return evloop_start(r->loop, "test-loop");
+}
+
+static void rig_close(struct rig *r)
+{
+    if (r->loop)
+        evloop_stop(r->loop);
+    if (r->nb)
+        r->nb->ops->destroy(r->nb);     /* the loop is not running: as the VM does */
+    evloop_destroy(r->loop);
+}
+
+/* As the device: one frame to the stack, header first. */
+static int to_stack(struct rig *r, const uint8_t *f, size_t len)
+{
+    uint8_t hdr[VIRTIO_NET_HDR_SIZE] = { 0 };
+    struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)f, len } };
+    return r->nb->ops->writev(r->nb, 0, iov, 2) == (ssize_t)(sizeof(hdr) + len) ? 0 : -1;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* As the device: the next frame from the stack (header checked and
+ * stripped) within the time left until deadline_ms. Its length, or -1. */
+static int from_stack(struct rig *r, uint8_t *f, size_t cap, uint64_t deadline_ms)
+{
+    for (;;) {
+        uint64_t now = now_ms();
+        if (now >= deadline_ms)
+            return -1;
+        struct pollfd p = { .fd = r->nb->fd[0], .events = POLLIN };
+        if (poll(&p, 1, (int)(deadline_ms - now)) <= 0)
+            continue;
+        uint8_t hdr[VIRTIO_NET_HDR_SIZE];
+        struct iovec iov[2] = { { hdr, sizeof(hdr) }, { f, cap } };
+        ssize_t k = r->nb->ops->readv(r->nb, 0, iov, 2);
+        if (k == -EAGAIN)
+            continue;
+        static const uint8_t zero[VIRTIO_NET_HDR_SIZE];
+        if (k < (ssize_t)sizeof(hdr) || memcmp(hdr, zero, sizeof(hdr)))
+            return -1;      /* every header from this backend is all zeros */
+        return (int)(k - (ssize_t)sizeof(hdr));
+    }
+}
+
+static uint16_t csum(const uint8_t *p, size_t n)
+{
+    uint32_t s = 0;
+    for (size_t i = 0; i + 1 < n; i += 2)
+        s += (uint32_t)p[i] << 8 | p[i + 1];
+    if (n & 1)
+        s += (uint32_t)p[n - 1] << 8;
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+#define BOOTP_LEN (236 + 312)           /* fixed part + libslirp's whole vend area */
+
+/* A DHCP DISCOVER from GUEST_MAC, broadcast. Its length. */
+static size_t dhcp_discover(uint8_t *f, uint32_t xid)
+{
+    size_t iplen = 20 + 8 + BOOTP_LEN;
+    memset(f, 0, 14 + iplen);
+    memset(f, 0xff, 6);
+    memcpy(f + 6, GUEST_MAC, 6);
+    put16(f + 12, 0x0800);
+    uint8_t *ip = f + 14, *udp = ip + 20, *bp = udp + 8;
+    ip[0] = 0x45;
+    put16(ip + 2, (uint16_t)iplen);
+    ip[8] = 64;
+    ip[9] = 17;
+    memset(ip + 16, 0xff, 4);           /* 0.0.0.0 -> 255.255.255.255 */
+    put16(ip + 10, csum(ip, 20));
+    put16(udp, 68);
+    put16(udp + 2, 67);
+    put16(udp + 4, (uint16_t)(8 + BOOTP_LEN));      /* checksum 0: none (IPv4) */
+    bp[0] = 1;                          /* BOOTREQUEST */
+    bp[1] = 1;
+    bp[2] = 6;
+    memcpy(bp + 4, &xid, 4);
+    put16(bp + 10, 0x8000);             /* broadcast */
+    memcpy(bp + 28, GUEST_MAC, 6);
+    static const uint8_t opts[] = { 99, 130, 83, 99, 53, 1, 1, 255 };
+    memcpy(bp + 236, opts, sizeof(opts));
+    return 14 + iplen;
+}
+
+/* f an IPv4 frame? Its IP header, else NULL. */
+static const uint8_t *ipv4(const uint8_t *f, int len, uint8_t proto)
+{
+    if (len < 14 + 20 || get16(f + 12) != 0x0800 || f[14 + 9] != proto)
+        return NULL;
+    unsigned ihl = (f[14] & 15u) * 4;
+    return ihl >= 20 && (int)(14 + ihl + 20) <= len ? f + 14 : NULL;
+}
+
+/* DHCP option `code` of a reply's options (bp + 240 .. end): its value, or NULL. */
+static const uint8_t *dhcp_opt(const uint8_t *o, const uint8_t *end, uint8_t code, uint8_t *len)
+{
+    while (o < end && *o != 255) {
+        if (*o == 0) {
+            o++;
+            continue;
+        }
+        if (o + 2 > end || o + 2 + o[1] > end)
+            return NULL;
+        if (*o == code) {
+            *len = o[1];
+            return o + 2;
+        }
+        o += 2 + o[1];
+    }
+    return NULL;
+}
+
+static void t_dhcp_offer(void)
+{
+    struct rig r;
+    CHECK_EQ(rig_open(&r, ""), 0);
+    static uint8_t f[2048];
+    uint32_t xid = 0x5eed1234;
+    size_t n = dhcp_discover(f, xid);
+    int ok = to_stack(&r, f, n) == 0;
+    uint64_t deadline = now_ms() + 5000;
+    bool offered = false;
+    uint32_t yiaddr = 0, server = 0, router = 0, dns = 0;
+    while (ok && !offered) {
+        int k = from_stack(&r, f, sizeof(f), deadline);
+        if (k < 0)
+            break;
+        const uint8_t *ip = ipv4(f, k, 17);
+        if (!ip)
+            continue;                   /* e.g. IPv6 router advertisements */
+        const uint8_t *udp = ip + (ip[0] & 15) * 4, *bp = udp + 8, *end = f + k;
+        if (get16(udp) != 67 || get16(udp + 2) != 68 || bp + 240 > end || bp[0] != 2 ||
+            memcmp(bp + 4, &xid, 4) || memcmp(bp + 28, GUEST_MAC, 6))
+            continue;
+        uint8_t l = 0;
+        const uint8_t *t = dhcp_opt(bp + 240, end, 53, &l);
+        if (!t || l != 1 || *t != 2)    /* DHCPOFFER */
+            continue;
+        memcpy(&yiaddr, bp + 16, 4);
+        if ((t = dhcp_opt(bp + 240, end, 54, &l)) && l == 4)
+            memcpy(&server, t, 4);
+        if ((t = dhcp_opt(bp + 240, end, 3, &l)) && l >= 4)
+            memcpy(&router, t, 4);
+        if ((t = dhcp_opt(bp + 240, end, 6, &l)) && l >= 4)
+            memcpy(&dns, t, 4);
+        offered = true;
+    }
+    struct net_slirp_stats st;
+    evloop_stop(r.loop);                /* its counters are the loop thread's */
+    net_slirp_get_stats(r.nb, &st);
+    rig_close(&r);
+    CHECK(ok);
+    CHECK(offered);
+    CHECK_EQ(yiaddr, ip4("10.0.2.15"));
+    CHECK_EQ(server, ip4("10.0.2.2"));
+    CHECK_EQ(router, ip4("10.0.2.2"));
+    CHECK_EQ(dns, ip4("10.0.2.3"));
+    CHECK_EQ(st.to_slirp, 1);
+    CHECK(st.to_guest >= 1);
+}
+
+/* A free TCP port on 127.0.0.1 (bound, then let go). */
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t l = sizeof(a);
+    int port = -1;
+    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(s, (struct sockaddr *)&a, &l) == 0)
+        port = ntohs(a.sin_port);
+    if (s >= 0)
+        close(s);
+    return port;
+}
+
+/* The guest answering an ARP request for its address in f. */
+static size_t arp_reply(const uint8_t *req, uint8_t *f)
+{
+    const uint8_t *a = req + 14;
+    memcpy(f, a + 8, 6);                /* to the asker */
+    memcpy(f + 6, GUEST_MAC, 6);
+    put16(f + 12, 0x0806);
+    uint8_t *b = f + 14;
+    memcpy(b, a, 6);                    /* htype, ptype, hlen, plen */
+    put16(b + 6, 2);
+    memcpy(b + 8, GUEST_MAC, 6);
+    memcpy(b + 14, a + 24, 4);          /* our address: what was asked */
+    memcpy(b + 18, a + 8, 10);          /* the asker's MAC and address */
+    memset(f + 42, 0, 18);
+    return 60;
+}
+
+static void t_hostfwd_syn(void)
+{
+    int port = free_port();
+    CHECK(port > 0);
+    char opts[64];
+    snprintf(opts, sizeof(opts), "hostfwd=tcp:127.0.0.1:%d-:2222", port);
+    struct rig r;
+    CHECK_EQ(rig_open(&r, opts), 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int cr = c >= 0 ? connect(c, (struct sockaddr *)&a, sizeof(a)) : -1;
+    bool connecting = cr == 0 || (cr < 0 && errno == EINPROGRESS);
+    static uint8_t f[2048], reply[64];
+    uint64_t deadline = now_ms() + 5000;
+    bool syn = false, arped = false;
+    uint16_t sport = 0;
+    while (connecting && !syn) {
+        int k = from_stack(&r, f, sizeof(f), deadline);
+        if (k < 0)
+            break;
+        if (k >= 42 && get16(f + 12) == 0x0806 && get16(f + 20) == 1 &&
+            !memcmp(f + 38, &(uint32_t){ ip4("10.0.2.15") }, 4)) {
+            arped = to_stack(&r, reply, arp_reply(f, reply)) == 0;
+            continue;
+        }
+        const uint8_t *ip = ipv4(f, k, 6);
+        if (!ip || memcmp(ip + 16, &(uint32_t){ ip4("10.0.2.15") }, 4))
+            continue;
+        const uint8_t *tcp = ip + (ip[0] & 15) * 4;
+        if (get16(tcp + 2) == 2222 && (tcp[13] & 0x12) == 0x02) {   /* SYN, no ACK */
+            syn = true;
+            sport = get16(tcp);
+        }
+    }
+    if (c >= 0)
+        close(c);
+    rig_close(&r);
+    CHECK(connecting);
+    CHECK(syn);
+    CHECK(sport != 0);
+    (void)arped;            /* libslirp may know the guest's MAC already or ask first */
+}
+
+/* The device on this backend offers no offloads: libslirp takes and
+ * gives whole frames with their checksums. */
+static void t_device_no_offloads(void)
+{
+    struct rig r;
+    CHECK_EQ(rig_open(&r, ""), 0);
+    evloop_stop(r.loop);
+    CHECK(r.nb->no_offloads);
+    struct guest_mem mem = { 0 };
+    struct virtio_net_cfg nc = { .backend = r.nb, .pairs = 1, .mac = { 2, 0, 0, 0, 0, 1 } };
+    struct virtio_dev *d = NULL;
+    char err[256];
+    int rc = virtio_net_create(&nc, &mem, &d, err, sizeof(err));
+    r.nb = NULL;                        /* the device owns it now */
+    uint64_t f = d ? d->device_features : 0;
+    if (d)
+        d->ops->destroy(d);
+    rig_close(&r);
+    CHECK_EQ(rc, 0);
+    static const unsigned off[] = {
+        VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_GUEST_TSO4,
+        VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_GUEST_UFO, VIRTIO_NET_F_HOST_TSO4,
+        VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_HOST_UFO,
+    };
+    for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++)
+        CHECK(!(f & (1ULL << off[i])));
+    CHECK(f & (1ULL << VIRTIO_NET_F_MRG_RXBUF));
+    CHECK(f & (1ULL << VIRTIO_NET_F_MAC));
+    CHECK(f & (1ULL << VIRTIO_F_VERSION_1));
+}
+
+/* A forward that cannot listen fails the open with one line. */
+static void t_hostfwd_busy(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t l = sizeof(a);
+    CHECK(s >= 0);
+    CHECK(bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(s, 1) == 0 &&
+          getsockname(s, (struct sockaddr *)&a, &l) == 0);
+    struct net_slirp_cfg c;
+    char opts[64], err[256] = "";
+    snprintf(opts, sizeof(opts), "hostfwd=tcp:127.0.0.1:%u-:22", ntohs(a.sin_port));
+    net_slirp_cfg_init(&c);
+    CHECK_EQ(net_slirp_parse(opts, &c, err, sizeof(err)), 0);
+    struct evloop *loop;
+    CHECK_EQ(evloop_create(&loop), 0);
+    struct net_backend *nb = (struct net_backend *)1;
+    int r = net_slirp_open(&c, loop, "user3", &nb, err, sizeof(err));
+    evloop_destroy(loop);
+    close(s);
+    CHECK(r < 0);
+    CHECK(nb == NULL);
+    CHECK(strstr(err, "net user3: hostfwd tcp 127.0.0.1:") != NULL);
+    CHECK(strstr(err, "cannot listen") != NULL);
+}
+
+int main(void)
+{
+    RUN(t_parse_defaults);
+    RUN(t_parse_options);
+    RUN(t_parse_errors);
+    if (net_slirp_available()) {
+        RUN(t_dhcp_offer);
+        RUN(t_hostfwd_syn);
+        RUN(t_hostfwd_busy);
+        RUN(t_device_no_offloads);
+    } else {
+        printf("skip t_dhcp_offer, t_hostfwd_syn, t_hostfwd_busy, t_device_no_offloads: "
+               "built without libslirp (not run, not counted)\n");
+    }
+    return harness_done();
+}
