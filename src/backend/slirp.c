@@ -202,6 +202,12 @@ int net_slirp_parse(const char *opts, struct net_slirp_cfg *c, char *err, size_t
         snprintf(err, errlen, "options longer than %d bytes", NET_SLIRP_MAX_OPTS);
         return -EINVAL;
     }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)opts[i] < 0x20 || (unsigned char)opts[i] > 0x7e) {
+            /* (refused before any message quotes the options back) */
+            snprintf(err, errlen, "a control or non-ASCII byte at offset %zu of the options", i);
+            return -EINVAL;
+        }
     char *buf = strdup(opts);
     if (!buf) {
         snprintf(err, errlen, "out of memory");

@@ -115,6 +115,8 @@ static void t_parse_errors(void)
         { ",hostfwd=tcp::1-:1", "an empty option" },
         { "hostfwd=tcp::1-:1,", "an empty option" },
         { "hostfwd=tcp::1-:1,,net=10.0.0.0/8", "an empty option" },
+        { "hostfwd=tcp::80\n-:1", "a control or non-ASCII byte at offset 15" },
+        { "net=10.0.2.0/24\xc3\xa9", "a control or non-ASCII byte at offset 15" },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct net_slirp_cfg c;
