@@ -20,6 +20,7 @@
 #include "harness.h"
 #include "virtio/net.h"
 #include "virtio/net_hdr.h"
+#include "vm/devices.h"
 
 static const uint8_t GUEST_MAC[6] = { 0x02, 0xac, 0x00, 0x00, 0x00, 0x15 };
 
@@ -143,6 +144,26 @@ static void t_parse_errors(void)
     spec[162] = '\0';
     CHECK_EQ(net_slirp_parse(spec, &c, err, sizeof(err)), -EINVAL);
     CHECK(strstr(err, "longer than 127 bytes") != NULL);
+}
+
+/* The library's check of a user NIC in arcvmm_config (arcvmm_create). */
+static void t_config_check(void)
+{
+    char err[256];
+    struct arcvmm_net n = { .user = "hostfwd=tcp::8022-:22" };
+    CHECK_EQ(vm_check_user_net(&n, 1, err, sizeof(err)), net_slirp_available() ? 0 : -EINVAL);
+    if (!net_slirp_available())
+        CHECK(strstr(err, "net 1 (user): this arcvmm was built without libslirp") != NULL);
+    static const struct { struct arcvmm_net n; const char *want; } bad[] = {
+        { { .user = "", .tap = "tap0" }, "net 2: both a tap (tap0) and user networking given" },
+        { { .user = "hostfwd=tcp::1-:99999" }, "net 2 (user): hostfwd 'tcp::1-:99999': guest port" },
+        { { .user = "", .queues = 2 }, "net 2 (user): user networking has one queue pair, not 2" },
+        { { .user = "", .mtu = 9000 }, "net 2 (user): mtu is for taps" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK_EQ(vm_check_user_net(&bad[i].n, 2, err, sizeof(err)), -EINVAL);
+        CHECK(strstr(err, bad[i].want) != NULL);
+    }
 }
 
 /* ---- a real stack on a real loop ---- */
@@ -475,6 +496,7 @@ int main(void)
     RUN(t_parse_defaults);
     RUN(t_parse_options);
     RUN(t_parse_errors);
+    RUN(t_config_check);
     if (net_slirp_available()) {
         RUN(t_dhcp_offer);
         RUN(t_hostfwd_syn);
