@@ -254,7 +254,6 @@ void net_slirp_get_stats(const struct net_backend *nb, struct net_slirp_stats *s
     memset(st, 0, sizeof(*st));
 }
 #else /* ARCVMM_HAVE_SLIRP */
-#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
