@@ -18,18 +18,10 @@
 #include "backend/slirp.h"
 #include "base/evloop.h"
 #include "harness.h"
+#include "netframes.h"
 #include "virtio/net.h"
 #include "virtio/net_hdr.h"
 #include "vm/devices.h"
-
-static const uint8_t GUEST_MAC[6] = { 0x02, 0xac, 0x00, 0x00, 0x00, 0x15 };
-
-static uint32_t ip4(const char *s)
-{
-    struct in_addr a;
-    inet_pton(AF_INET, s, &a);
-    return a.s_addr;
-}
 
 /* ---- the option parser ---- */
 
@@ -235,80 +227,6 @@ static int from_stack(struct rig *r, uint8_t *f, size_t cap, uint64_t deadline_m
     }
 }
 
-static uint16_t csum(const uint8_t *p, size_t n)
-{
-    uint32_t s = 0;
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += (uint32_t)p[i] << 8 | p[i + 1];
-    if (n & 1)
-        s += (uint32_t)p[n - 1] << 8;
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-#define BOOTP_LEN (236 + 312)           /* fixed part + libslirp's whole vend area */
-
-/* A DHCP DISCOVER from GUEST_MAC, broadcast. Its length. */
-static size_t dhcp_discover(uint8_t *f, uint32_t xid)
-{
-    size_t iplen = 20 + 8 + BOOTP_LEN;
-    memset(f, 0, 14 + iplen);
-    memset(f, 0xff, 6);
-    memcpy(f + 6, GUEST_MAC, 6);
-    put16(f + 12, 0x0800);
-    uint8_t *ip = f + 14, *udp = ip + 20, *bp = udp + 8;
-    ip[0] = 0x45;
-    put16(ip + 2, (uint16_t)iplen);
-    ip[8] = 64;
-    ip[9] = 17;
-    memset(ip + 16, 0xff, 4);           /* 0.0.0.0 -> 255.255.255.255 */
-    put16(ip + 10, csum(ip, 20));
-    put16(udp, 68);
-    put16(udp + 2, 67);
-    put16(udp + 4, (uint16_t)(8 + BOOTP_LEN));      /* checksum 0: none (IPv4) */
-    bp[0] = 1;                          /* BOOTREQUEST */
-    bp[1] = 1;
-    bp[2] = 6;
-    memcpy(bp + 4, &xid, 4);
-    put16(bp + 10, 0x8000);             /* broadcast */
-    memcpy(bp + 28, GUEST_MAC, 6);
-    static const uint8_t opts[] = { 99, 130, 83, 99, 53, 1, 1, 255 };
-    memcpy(bp + 236, opts, sizeof(opts));
-    return 14 + iplen;
-}
-
-/* f an IPv4 frame? Its IP header, else NULL. */
-static const uint8_t *ipv4(const uint8_t *f, int len, uint8_t proto)
-{
-    if (len < 14 + 20 || get16(f + 12) != 0x0800 || f[14 + 9] != proto)
-        return NULL;
-    unsigned ihl = (f[14] & 15u) * 4;
-    return ihl >= 20 && (int)(14 + ihl + 20) <= len ? f + 14 : NULL;
-}
-
-/* DHCP option `code` of a reply's options (bp + 240 .. end): its value, or NULL. */
-static const uint8_t *dhcp_opt(const uint8_t *o, const uint8_t *end, uint8_t code, uint8_t *len)
-{
-    while (o < end && *o != 255) {
-        if (*o == 0) {
-            o++;
-            continue;
-        }
-        if (o + 2 > end || o + 2 + o[1] > end)
-            return NULL;
-        if (*o == code) {
-            *len = o[1];
-            return o + 2;
-        }
-        o += 2 + o[1];
-    }
-    return NULL;
-}
-
 static void t_dhcp_offer(void)
 {
     struct rig r;
@@ -319,30 +237,12 @@ static void t_dhcp_offer(void)
     int ok = to_stack(&r, f, n) == 0;
     uint64_t deadline = now_ms() + 5000;
     bool offered = false;
-    uint32_t yiaddr = 0, server = 0, router = 0, dns = 0;
+    struct dhcp_offer o;
     while (ok && !offered) {
         int k = from_stack(&r, f, sizeof(f), deadline);
         if (k < 0)
             break;
-        const uint8_t *ip = ipv4(f, k, 17);
-        if (!ip)
-            continue;                   /* e.g. IPv6 router advertisements */
-        const uint8_t *udp = ip + (ip[0] & 15) * 4, *bp = udp + 8, *end = f + k;
-        if (get16(udp) != 67 || get16(udp + 2) != 68 || bp + 240 > end || bp[0] != 2 ||
-            memcmp(bp + 4, &xid, 4) || memcmp(bp + 28, GUEST_MAC, 6))
-            continue;
-        uint8_t l = 0;
-        const uint8_t *t = dhcp_opt(bp + 240, end, 53, &l);
-        if (!t || l != 1 || *t != 2)    /* DHCPOFFER */
-            continue;
-        memcpy(&yiaddr, bp + 16, 4);
-        if ((t = dhcp_opt(bp + 240, end, 54, &l)) && l == 4)
-            memcpy(&server, t, 4);
-        if ((t = dhcp_opt(bp + 240, end, 3, &l)) && l >= 4)
-            memcpy(&router, t, 4);
-        if ((t = dhcp_opt(bp + 240, end, 6, &l)) && l >= 4)
-            memcpy(&dns, t, 4);
-        offered = true;
+        offered = dhcp_offer_parse(f, k, xid, &o);  /* other frames: e.g. IPv6 RAs */
     }
     struct net_slirp_stats st;
     evloop_stop(r.loop);                /* its counters are the loop thread's */
@@ -350,10 +250,10 @@ static void t_dhcp_offer(void)
     rig_close(&r);
     CHECK(ok);
     CHECK(offered);
-    CHECK_EQ(yiaddr, ip4("10.0.2.15"));
-    CHECK_EQ(server, ip4("10.0.2.2"));
-    CHECK_EQ(router, ip4("10.0.2.2"));
-    CHECK_EQ(dns, ip4("10.0.2.3"));
+    CHECK_EQ(o.yiaddr, ip4("10.0.2.15"));
+    CHECK_EQ(o.server, ip4("10.0.2.2"));
+    CHECK_EQ(o.router, ip4("10.0.2.2"));
+    CHECK_EQ(o.dns, ip4("10.0.2.3"));
     CHECK_EQ(st.to_slirp, 1);
     CHECK(st.to_guest >= 1);
 }
