@@ -258,10 +258,10 @@ static void t_dhcp_offer(void)
     CHECK(st.to_guest >= 1);
 }
 
-/* A free TCP port on 127.0.0.1 (bound, then let go). */
-static int free_port(void)
+/* A free port on 127.0.0.1 of this socket type (bound, then let go). */
+static int free_port(int type)
 {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
+    int s = socket(AF_INET, type, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t l = sizeof(a);
     int port = -1;
@@ -290,9 +290,38 @@ static size_t arp_reply(const uint8_t *req, uint8_t *f)
     return 60;
 }
 
+/* As the guest at 10.0.2.15: the next IPv4 frame to it of protocol proto
+ * and destination port dport (ARP requests for it answered on the way;
+ * libslirp asks before its first frame unless it learnt the MAC). Its
+ * transport header in f and *len the frame's length, or NULL by deadline. */
+static const uint8_t *to_guest_port(struct rig *r, uint8_t *f, size_t cap, uint8_t proto,
+                                    uint16_t dport, uint64_t deadline_ms, int *len)
+{
+    uint32_t guest = ip4("10.0.2.15");
+    uint8_t reply[64];
+    for (;;) {
+        int k = from_stack(r, f, cap, deadline_ms);
+        if (k < 0)
+            return NULL;
+        if (k >= 42 && get16(f + 12) == 0x0806 && get16(f + 20) == 1 && !memcmp(f + 38, &guest, 4)) {
+            if (to_stack(r, reply, arp_reply(f, reply)) < 0)
+                return NULL;
+            continue;
+        }
+        const uint8_t *ip = ipv4(f, k, proto);
+        if (!ip || memcmp(ip + 16, &guest, 4))
+            continue;
+        const uint8_t *l4 = ip + (ip[0] & 15) * 4;
+        if (get16(l4 + 2) == dport) {
+            *len = k;
+            return l4;
+        }
+    }
+}
+
 static void t_hostfwd_syn(void)
 {
-    int port = free_port();
+    int port = free_port(SOCK_STREAM);
     CHECK(port > 0);
     char opts[64];
     snprintf(opts, sizeof(opts), "hostfwd=tcp:127.0.0.1:%d-:2222", port);
@@ -303,35 +332,47 @@ static void t_hostfwd_syn(void)
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     int cr = c >= 0 ? connect(c, (struct sockaddr *)&a, sizeof(a)) : -1;
     bool connecting = cr == 0 || (cr < 0 && errno == EINPROGRESS);
-    static uint8_t f[2048], reply[64];
-    uint64_t deadline = now_ms() + 5000;
-    bool syn = false, arped = false;
-    uint16_t sport = 0;
-    while (connecting && !syn) {
-        int k = from_stack(&r, f, sizeof(f), deadline);
-        if (k < 0)
-            break;
-        if (k >= 42 && get16(f + 12) == 0x0806 && get16(f + 20) == 1 &&
-            !memcmp(f + 38, &(uint32_t){ ip4("10.0.2.15") }, 4)) {
-            arped = to_stack(&r, reply, arp_reply(f, reply)) == 0;
-            continue;
-        }
-        const uint8_t *ip = ipv4(f, k, 6);
-        if (!ip || memcmp(ip + 16, &(uint32_t){ ip4("10.0.2.15") }, 4))
-            continue;
-        const uint8_t *tcp = ip + (ip[0] & 15) * 4;
-        if (get16(tcp + 2) == 2222 && (tcp[13] & 0x12) == 0x02) {   /* SYN, no ACK */
-            syn = true;
-            sport = get16(tcp);
-        }
-    }
+    static uint8_t f[2048];
+    int k = 0;
+    const uint8_t *tcp = connecting ? to_guest_port(&r, f, sizeof(f), 6, 2222,
+                                                    now_ms() + 5000, &k) : NULL;
+    uint8_t flags = tcp ? tcp[13] : 0;
     if (c >= 0)
         close(c);
     rig_close(&r);
     CHECK(connecting);
-    CHECK(syn);
-    CHECK(sport != 0);
-    (void)arped;            /* libslirp may know the guest's MAC already or ask first */
+    CHECK(tcp != NULL);
+    CHECK_EQ(flags & 0x12, 0x02);       /* SYN, no ACK */
+    CHECK(get16(tcp) != 0);
+}
+
+/* A UDP forward: a datagram to the host port arrives at the guest's. */
+static void t_hostfwd_udp(void)
+{
+    int port = free_port(SOCK_DGRAM);
+    CHECK(port > 0);
+    char opts[64];
+    snprintf(opts, sizeof(opts), "hostfwd=udp:127.0.0.1:%d-:5353", port);
+    struct rig r;
+    CHECK_EQ(rig_open(&r, opts), 0);
+    int c = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    static const char msg[] = "datagram through the forward";
+    bool sent = c >= 0 && sendto(c, msg, sizeof(msg), 0, (struct sockaddr *)&a, sizeof(a)) ==
+                          (ssize_t)sizeof(msg);
+    static uint8_t f[2048];
+    int k = 0;
+    const uint8_t *udp = sent ? to_guest_port(&r, f, sizeof(f), 17, 5353, now_ms() + 5000, &k)
+                              : NULL;
+    bool same = udp && get16(udp + 4) == 8 + sizeof(msg) && udp + 8 + sizeof(msg) <= f + k &&
+                !memcmp(udp + 8, msg, sizeof(msg));
+    if (c >= 0)
+        close(c);
+    rig_close(&r);
+    CHECK(sent);
+    CHECK(udp != NULL);
+    CHECK(same);
 }
 
 /* The device on this backend offers no offloads: libslirp takes and
@@ -400,10 +441,12 @@ int main(void)
     if (net_slirp_available()) {
         RUN(t_dhcp_offer);
         RUN(t_hostfwd_syn);
+        RUN(t_hostfwd_udp);
         RUN(t_hostfwd_busy);
         RUN(t_device_no_offloads);
     } else {
-        printf("skip t_dhcp_offer, t_hostfwd_syn, t_hostfwd_busy, t_device_no_offloads: "
+        printf("skip t_dhcp_offer, t_hostfwd_syn, t_hostfwd_udp, t_hostfwd_busy, "
+               "t_device_no_offloads: "
                "built without libslirp (not run, not counted)\n");
     }
     return harness_done();
