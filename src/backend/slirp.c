@@ -266,8 +266,16 @@ void net_slirp_get_stats(const struct net_backend *nb, struct net_slirp_stats *s
 #include "virtio/net_hdr.h"
 
 #define SLIRP_BATCH   64                /* guest frames taken per wakeup */
-#define SLIRP_SOCKBUF (1 << 21)         /* asked for each end (the kernel caps it) */
+/* Each end's socket buffer: about 200 full frames in flight (the kernel
+ * may cap it lower, at net.core.wmem_max); bursts beyond wait in the
+ * queue below, so a bigger buffer would only hide them. */
+#define SLIRP_SOCKBUF (256 << 10)
 #define SLIRP_BUF     (VIRTIO_NET_HDR_SIZE + VIRTIO_NET_MAX_FRAME + 64)
+/* Frames for the guest held while the device's channel is full (the guest
+ * is slow to post RX buffers), at most this many bytes per NIC: libslirp
+ * bursts a TCP window at once, and a frame dropped there costs a
+ * retransmission timeout. Past it, frames are dropped as a NIC would. */
+#define SLIRP_QUEUE_MAX (4u << 20)
 
 struct net_slirp;
 
@@ -288,6 +296,13 @@ struct slirp_timer {
     void *cb_opaque;
 };
 
+/* A frame waiting for room in the channel: header + frame, as sent. */
+struct slirp_pkt {
+    struct slirp_pkt *next;
+    size_t len;
+    uint8_t data[];
+};
+
 struct net_slirp {
     struct net_backend nb;              /* first: the backend's calls get this */
     struct net_slirp_cfg cfg;
@@ -297,6 +312,8 @@ struct net_slirp {
     struct evloop_hook *hook;
     struct slirp_fd **fds;              /* slots; an index is add_poll's answer */
     size_t nfds;
+    struct slirp_pkt *q_head, *q_tail;  /* oldest first; EPOLLOUT watched while any */
+    size_t q_bytes;
     struct net_slirp_stats st;
     struct log_limit log_guest, log_io;
     uint8_t buf[SLIRP_BUF];
@@ -438,21 +455,88 @@ static void loop_check(void *opaque)
 
 /* ---- libslirp's callbacks ---- */
 
-/* A frame for the guest: header (zeros) + frame, one message. A full
- * channel (the guest is not taking frames) drops it, as a NIC would. */
+/* Send p's bytes, one message. 1 sent, 0 the channel is full, -errno
+ * another failure (the frame is lost). */
+static int chan_send(struct net_slirp *s, const struct iovec *iov, int n)
+{
+    for (;;) {
+        ssize_t w = writev(s->fd, iov, n);
+        if (w >= 0)
+            return 1;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? 0 : -errno;
+    }
+}
+
+static void chan_watch_out(struct net_slirp *s, bool on)
+{
+    evloop_mod_fd(s->loop, s->fd, EPOLLIN | (on ? EPOLLOUT : 0));
+}
+
+/* Hold a frame for later (the channel is full, or frames wait already). */
+static void queue_frame(struct net_slirp *s, const void *buf, size_t len)
+{
+    struct slirp_pkt *p = NULL;
+    if (s->q_bytes + len <= SLIRP_QUEUE_MAX)
+        p = malloc(sizeof(*p) + VIRTIO_NET_HDR_SIZE + len);
+    if (!p) {
+        s->st.to_guest_dropped++;
+        return;
+    }
+    p->next = NULL;
+    p->len = VIRTIO_NET_HDR_SIZE + len;
+    memset(p->data, 0, VIRTIO_NET_HDR_SIZE);
+    memcpy(p->data + VIRTIO_NET_HDR_SIZE, buf, len);
+    if (!s->q_head)
+        chan_watch_out(s, true);
+    if (s->q_tail)
+        s->q_tail->next = p;
+    else
+        s->q_head = p;
+    s->q_tail = p;
+    s->q_bytes += len;
+    s->st.to_guest_queued++;
+}
+
+/* The channel has room: send what waits, oldest first. */
+static void queue_flush(struct net_slirp *s)
+{
+    while (s->q_head) {
+        struct slirp_pkt *p = s->q_head;
+        struct iovec iov = { p->data, p->len };
+        int r = chan_send(s, &iov, 1);
+        if (r == 0)
+            return;
+        if (r < 0)
+            s->st.to_guest_dropped++;
+        s->q_head = p->next;
+        if (!s->q_head)
+            s->q_tail = NULL;
+        s->q_bytes -= p->len - VIRTIO_NET_HDR_SIZE;
+        free(p);
+    }
+    chan_watch_out(s, false);
+}
+
+/* A frame for the guest: header (zeros) + frame, one message; held in
+ * order when the channel is full (up to SLIRP_QUEUE_MAX). */
 static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 {
     struct net_slirp *s = opaque;
-    uint8_t hdr[VIRTIO_NET_HDR_SIZE] = { 0 };
-    struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)buf, len } };
-    ssize_t w;
-    do
-        w = writev(s->fd, iov, 2);
-    while (w < 0 && errno == EINTR);
-    if (w < 0)
-        s->st.to_guest_dropped++;
-    else
-        s->st.to_guest++;
+    s->st.to_guest++;
+    if (!s->q_head) {
+        uint8_t hdr[VIRTIO_NET_HDR_SIZE] = { 0 };
+        struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)buf, len } };
+        int r = chan_send(s, iov, 2);
+        if (r > 0)
+            return (ssize_t)len;
+        if (r < 0) {
+            s->st.to_guest_dropped++;
+            return (ssize_t)len;
+        }
+    }
+    queue_frame(s, buf, len);
     return (ssize_t)len;
 }
 
@@ -555,11 +639,14 @@ static const SlirpCb slirp_cbs = {
 
 /* ---- frames from the guest ---- */
 
-/* The device wrote frames: header off, each to slirp_input. */
-static void frames_from_guest(void *opaque, int fd, uint32_t revents)
+/* The channel: room for held frames (EPOLLOUT), or the device wrote
+ * frames: header off, each to slirp_input. */
+static void chan_ready(void *opaque, int fd, uint32_t revents)
 {
     struct net_slirp *s = opaque;
-    for (int i = 0; i < SLIRP_BATCH; i++) {
+    if (revents & EPOLLOUT)
+        queue_flush(s);
+    for (int i = 0; i < SLIRP_BATCH && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)); i++) {
         ssize_t k = recv(s->fd, s->buf, sizeof(s->buf), MSG_DONTWAIT);
         if (k < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -598,6 +685,11 @@ static void slirp_destroy(struct net_backend *nb)
     for (size_t i = 0; i < s->nfds; i++)
         fd_drop(s, i);
     free(s->fds);
+    while (s->q_head) {
+        struct slirp_pkt *p = s->q_head;
+        s->q_head = p->next;
+        free(p);
+    }
     if (s->fd >= 0) {
         evloop_del_fd(s->loop, s->fd);
         close(s->fd);
@@ -702,7 +794,7 @@ int net_slirp_open(const struct net_slirp_cfg *c, struct evloop *loop, const cha
     }
     if ((r = add_fwds(s, err, errlen)) < 0)
         goto fail;
-    if ((r = evloop_add_fd(loop, s->fd, EPOLLIN, frames_from_guest, s)) < 0) {
+    if ((r = evloop_add_fd(loop, s->fd, EPOLLIN, chan_ready, s)) < 0) {
         snprintf(err, errlen, "net %s: event loop: %s", name, strerror(-r));
         goto fail;
     }

@@ -10,9 +10,11 @@
  * socketpair (backend/net.h), header first as for every backend; the
  * other end is the backend's, on the VM's event loop, where the header is
  * stripped (guest to slirp, slirp_input) or prepended, zeroed (slirp to
- * guest). libslirp wants whole Ethernet frames with their checksums, so
- * the backend is no_offloads: the device offers no checksum or
- * segmentation offloads on this NIC.
+ * guest; while the device's channel is full, up to 4 MiB of them wait on
+ * the loop, in order, rather than being dropped: libslirp sends a whole
+ * TCP window at once). libslirp wants whole Ethernet frames with their
+ * checksums, so the backend is no_offloads: the device offers no checksum
+ * or segmentation offloads on this NIC.
  *
  * Threads: libslirp runs only on the event loop's thread -- its sockets
  * are the loop's fds (filled before each wait, polled after it, through
@@ -78,8 +80,10 @@ int net_slirp_open(const struct net_slirp_cfg *c, struct evloop *loop, const cha
 
 /* What the backend counted (loop thread, or the loop not running). */
 struct net_slirp_stats {
-    uint64_t to_slirp, to_guest;        /* frames */
-    uint64_t to_guest_dropped;          /* the device's channel was full */
+    uint64_t to_slirp;                  /* frames from the guest into libslirp */
+    uint64_t to_guest;                  /* frames libslirp sent the guest, all of them */
+    uint64_t to_guest_queued;           /* of those, held a while: the channel was full */
+    uint64_t to_guest_dropped;          /* of those, lost: the channel and the queue were full */
     uint64_t short_frames;              /* guest frames shorter than a header + Ethernet */
 };
 void net_slirp_get_stats(const struct net_backend *nb, struct net_slirp_stats *st);

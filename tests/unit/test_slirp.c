@@ -163,6 +163,7 @@ static void t_config_check(void)
 struct rig {
     struct evloop *loop;
     struct net_backend *nb;
+    struct net_slirp_stats st;          /* read_stats' */
 };
 
 static int rig_open(struct rig *r, const char *opts)
@@ -375,6 +376,77 @@ static void t_hostfwd_udp(void)
     CHECK(same);
 }
 
+static void read_stats(void *opaque)
+{
+    struct rig *r = opaque;
+    net_slirp_get_stats(r->nb, &r->st);
+}
+
+/* The backend's counters, read on the loop's thread. */
+static struct net_slirp_stats stats(struct rig *r)
+{
+    evloop_call_sync(r->loop, read_stats, r);
+    return r->st;
+}
+
+#define QN   1500                       /* datagrams (1.8 MB): past the channel's room (~200) */
+#define QLEN 1200
+
+/* Frames for a guest that takes none wait on the loop, in order, instead
+ * of being dropped (up to the queue's bound): QN datagrams through a UDP
+ * forward while the device reads nothing, then all of them, in order. */
+static void t_queue_when_full(void)
+{
+    int port = free_port(SOCK_DGRAM);
+    CHECK(port > 0);
+    char opts[64];
+    snprintf(opts, sizeof(opts), "hostfwd=udp:127.0.0.1:%d-:5353", port);
+    struct rig r;
+    CHECK_EQ(rig_open(&r, opts), 0);
+    int c = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    static uint8_t f[2048], d[QLEN];
+    bool ok = c >= 0;
+    /* datagram 0 first: libslirp asks for the guest's MAC, to_guest_port answers */
+    memset(d, 0x5a, sizeof(d));
+    ok = ok && sendto(c, d, sizeof(d), 0, (struct sockaddr *)&a, sizeof(a)) == QLEN;
+    int k;
+    ok = ok && to_guest_port(&r, f, sizeof(f), 17, 5353, now_ms() + 5000, &k);
+    /* then QN more, in chunks the forward's socket buffer holds, each
+     * passed on by libslirp (its counter) before the next */
+    uint64_t deadline = now_ms() + 10000, base = stats(&r).to_guest;    /* ARP + datagram 0 */
+    for (unsigned i = 0; ok && i < QN; i++) {
+        memcpy(d, &i, sizeof(i));
+        ok = sendto(c, d, sizeof(d), 0, (struct sockaddr *)&a, sizeof(a)) == QLEN;
+        if (ok && (i % 40 == 39 || i == QN - 1))
+            while (stats(&r).to_guest < base + i + 1 && now_ms() < deadline)
+                ;
+    }
+    struct net_slirp_stats st = stats(&r);
+    /* now the guest reads: every one, in order */
+    unsigned got = 0;
+    bool in_order = true;
+    const uint8_t *udp;
+    while (ok && got < QN && (udp = to_guest_port(&r, f, sizeof(f), 17, 5353, deadline, &k))) {
+        unsigned seq;
+        memcpy(&seq, udp + 8, sizeof(seq));
+        in_order &= seq == got;
+        got++;
+    }
+    struct net_slirp_stats end = stats(&r);
+    if (c >= 0)
+        close(c);
+    rig_close(&r);
+    CHECK(ok);
+    CHECK_EQ(st.to_guest, base + QN);
+    CHECK(st.to_guest_queued > 0);      /* the channel overflowed: some waited */
+    CHECK_EQ(st.to_guest_dropped, 0);
+    CHECK_EQ(got, QN);
+    CHECK(in_order);
+    CHECK_EQ(end.to_guest_dropped, 0);
+}
+
 /* The device on this backend offers no offloads: libslirp takes and
  * gives whole frames with their checksums. */
 static void t_device_no_offloads(void)
@@ -442,10 +514,11 @@ int main(void)
         RUN(t_dhcp_offer);
         RUN(t_hostfwd_syn);
         RUN(t_hostfwd_udp);
+        RUN(t_queue_when_full);
         RUN(t_hostfwd_busy);
         RUN(t_device_no_offloads);
     } else {
-        printf("skip t_dhcp_offer, t_hostfwd_syn, t_hostfwd_udp, t_hostfwd_busy, "
+        printf("skip t_dhcp_offer, t_hostfwd_syn, t_hostfwd_udp, t_queue_when_full, t_hostfwd_busy, "
                "t_device_no_offloads: "
                "built without libslirp (not run, not counted)\n");
     }
