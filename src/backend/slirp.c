@@ -649,9 +649,11 @@ static void chan_ready(void *opaque, int fd, uint32_t revents)
     for (int i = 0; i < SLIRP_BATCH && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)); i++) {
         ssize_t k = recv(s->fd, s->buf, sizeof(s->buf), MSG_DONTWAIT);
         if (k < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                log_warn_limited(&s->log_io, "net %s: reading the device's frames: %s",
-                                 s->nb.name, strerror(errno));
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                return;
+            log_warn_limited(&s->log_io, "net %s: reading the device's frames: %s; "
+                             "the channel carries no more frames", s->nb.name, strerror(errno));
+            evloop_del_fd(s->loop, s->fd);      /* not a passing state: do not spin on it */
             return;
         }
         if (k == 0 && (revents & EPOLLHUP)) {
