@@ -38,16 +38,11 @@ struct arcvmm_disk {
 };
 
 /* A virtio-net NIC on a tap, or on user-mode networking (libslirp: no
- * root, no tap). The tap is attached to if it exists (for queues > 1 it
- * must be multi-queue), else created (needs CAP_NET_ADMIN) and removed
- * when the VM ends. */
+ * root, no tap; arcvmm_config.net_user). The tap is attached to if it
+ * exists (for queues > 1 it must be multi-queue), else created (needs
+ * CAP_NET_ADMIN) and removed when the VM ends. */
 struct arcvmm_net {
-    const char *tap;          /* the tap's name (< 16 bytes); NULL with user */
-    /* User-mode networking instead of a tap: its options as after
-     * `--net user,` ("" for the defaults: 10.0.2.0/24, the guest 10.0.2.15
-     * by DHCP), e.g. "hostfwd=tcp::8022-:22,net=10.0.3.0/24". One queue
-     * pair, mtu 0. NULL: a tap. */
-    const char *user;
+    const char *tap;          /* the tap's name (< 16 bytes); NULL for a user NIC */
     uint8_t mac[6];           /* the guest's MAC (unicast, not all zeros) */
     int has_mac;              /* 0: a default MAC, see arcvmm_net_default_mac */
     int queues;               /* queue pairs, 1..cpus (0: 1) */
@@ -77,6 +72,13 @@ struct arcvmm_config {
      * Default 0: guest RAM is never merged, even if the process was put
      * in KSM's merge-any mode. */
     int mem_merge;
+    /* NIC i on user-mode networking (libslirp) instead of a tap: its
+     * options as after `--net user,` ("" for the defaults: the network
+     * 10.0.2.0/24, the guest 10.0.2.15 by DHCP, the host .2, DNS .3),
+     * e.g. "hostfwd=tcp::8022-:22,net=10.0.3.0/24"; nets[i].tap is then
+     * NULL, queues and mtu 0, mac as for a tap. NULL: nets[i] is a tap.
+     * (After the struct's first fields: NULL in an older program's.) */
+    const char *net_user[ARCVMM_MAX_NETS];
 };
 
 /* The transport arcvmm_config_init picks: virtio-pci, which measured

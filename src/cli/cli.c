@@ -193,8 +193,7 @@ static int parse_net(struct cli *c, char *arg, char *err, size_t errlen)
     }
     struct arcvmm_net *n = &c->cfg.nets[c->cfg.nnets];
     memset(n, 0, sizeof(*n));
-    char *user = c->net_user[c->cfg.nnets];
-    user[0] = '\0';
+    char *user = NULL;              /* a user NIC's own options, gathered */
     char *save = NULL, *tok = strtok_r(arg, ",", &save);
     if (!tok || arg[0] == ',') {
         snprintf(err, errlen, "--net: a backend is needed (tap=NAME[,mac=MAC][,queues=N][,mtu=N] "
@@ -202,7 +201,9 @@ static int parse_net(struct cli *c, char *arg, char *err, size_t errlen)
         return -EINVAL;
     }
     if (!strcmp(tok, "user")) {
-        n->user = user;
+        user = c->net_user[c->cfg.nnets];
+        user[0] = '\0';
+        c->cfg.net_user[c->cfg.nnets] = user;
     } else if (strncmp(tok, "tap", 3) || (tok[3] && tok[3] != '=')) {
         snprintf(err, errlen, "--net: unknown backend '%s' (tap=NAME or user)", tok);
         return -EINVAL;
@@ -214,7 +215,7 @@ static int parse_net(struct cli *c, char *arg, char *err, size_t errlen)
     }
     unsigned long long v;
     while ((tok = strtok_r(NULL, ",", &save)) != NULL) {
-        if (n->user && strncmp(tok, "mac=", 4)) {
+        if (user && strncmp(tok, "mac=", 4)) {
             if (!strncmp(tok, "queues=", 7) || !strncmp(tok, "mtu=", 4)) {
                 snprintf(err, errlen, "--net user: '%s' is for taps (user networking has one "
                          "queue pair and mtu 1500)", tok);
@@ -253,7 +254,7 @@ static int parse_net(struct cli *c, char *arg, char *err, size_t errlen)
             return -EINVAL;
         }
     }
-    if (n->user) {
+    if (user) {
         struct net_slirp_cfg sc;
         char why[256];
         net_slirp_cfg_init(&sc);

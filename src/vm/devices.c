@@ -31,14 +31,15 @@ void arcvmm_net_default_mac(const char *tap, int index, uint8_t mac[6])
         mac[2 + i] = (uint8_t)(h >> (8 * i));
 }
 
-int vm_check_user_net(const struct arcvmm_net *n, int i, char *err, size_t errlen)
+int vm_check_user_net(const struct arcvmm_net *n, const char *user, int i, char *err,
+                      size_t errlen)
 {
     struct net_slirp_cfg sc;
     char why[256];
     net_slirp_cfg_init(&sc);
     if (n->tap) {
         snprintf(err, errlen, "net %d: both a tap (%s) and user networking given", i, n->tap);
-    } else if (net_slirp_parse(n->user, &sc, why, sizeof(why)) < 0) {
+    } else if (net_slirp_parse(user, &sc, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "net %d (user): %s", i, why);
     } else if (n->queues > 1) {
         snprintf(err, errlen, "net %d (user): user networking has one queue pair, not %d", i,
@@ -58,14 +59,15 @@ int vm_check_user_net(const struct arcvmm_net *n, int i, char *err, size_t errle
 static int open_backend(struct vm *vm, int i, struct net_backend **be, char *err, size_t errlen)
 {
     const struct arcvmm_net *net = &vm->cfg.nets[i];
-    if (!net->user)
+    const char *user = vm->cfg.net_user[i];
+    if (!user)
         return net_tap_open(net->tap, net->queues > 0 ? (unsigned)net->queues : 1,
                             net->mtu > 0 ? (unsigned)net->mtu : 0, be, err, errlen);
     struct net_slirp_cfg sc;
     char name[16];
     net_slirp_cfg_init(&sc);
     snprintf(name, sizeof(name), "user%d", i);
-    if (net_slirp_parse(net->user, &sc, err, errlen) < 0)
+    if (net_slirp_parse(user, &sc, err, errlen) < 0)
         return -EINVAL;         /* (checked at create: not reached) */
     return net_slirp_open(&sc, vm->loop, name, be, err, errlen);
 }
@@ -84,7 +86,7 @@ static int create_nets(struct vm *vm, enum devmgr_transport kind, char *err, siz
         if (net->has_mac)
             memcpy(nc.mac, net->mac, 6);
         else
-            arcvmm_net_default_mac(net->user ? "user" : net->tap, i, nc.mac);
+            arcvmm_net_default_mac(vm->cfg.net_user[i] ? "user" : net->tap, i, nc.mac);
         struct virtio_dev *d;
         if ((r = virtio_net_create(&nc, &vm->mem, &d, err, errlen)) < 0)
             return r;

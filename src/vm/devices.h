@@ -19,9 +19,11 @@ struct vm;
  * transport needs, e.g. arm64's ITS for virtio-pci's MSI-X)? */
 bool vm_cfg_has_virtio(const struct arcvmm_config *cfg);
 
-/* A user-mode NIC's settings (net index i): its options parse, one queue
- * pair, no mtu, and this build has libslirp. 0 or -EINVAL with err set. */
-int vm_check_user_net(const struct arcvmm_net *n, int i, char *err, size_t errlen);
+/* User-mode NIC i (n its arcvmm_net, user its options): the options
+ * parse, no tap, one queue pair, no mtu, and this build has libslirp. 0
+ * or -EINVAL with err set. */
+int vm_check_user_net(const struct arcvmm_net *n, const char *user, int i, char *err,
+                      size_t errlen);
 
 /* Every virtio device the config asks for: disks (virtio-blk), NICs
  * (virtio-net on a tap or on libslirp), ... */

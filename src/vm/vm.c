@@ -107,13 +107,14 @@ static int check_config(const struct arcvmm_config *cfg, char *err, size_t errle
     for (int i = 0; i < cfg->nnets; i++) {
         const struct arcvmm_net *n = &cfg->nets[i];
         static const uint8_t zero[6];
-        if (n->user && vm_check_user_net(n, i, err, errlen) < 0)
+        const char *user = cfg->net_user[i];
+        if (user && vm_check_user_net(n, user, i, err, errlen) < 0)
             return -EINVAL;
-        if (!n->user && (!n->tap || !*n->tap)) {
+        if (!user && (!n->tap || !*n->tap)) {
             snprintf(err, errlen, "net %d: no tap name given", i);
             return -EINVAL;
         }
-        const char *nm = n->user ? "user" : n->tap;
+        const char *nm = user ? "user" : n->tap;
         if (n->has_mac && ((n->mac[0] & 1) || !memcmp(n->mac, zero, 6))) {
             snprintf(err, errlen, "net %s: mac %02x:%02x:%02x:%02x:%02x:%02x is %s", nm,
                      n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
@@ -168,8 +169,8 @@ static int copy_config(struct vm *vm, const struct arcvmm_config *cfg)
     for (int i = 0; i < ARCVMM_MAX_NETS; i++) {
         src[4 + 2 * ARCVMM_MAX_DISKS + 2 * i] = cfg->nets[i].tap;
         dst[4 + 2 * ARCVMM_MAX_DISKS + 2 * i] = &vm->cfg.nets[i].tap;
-        src[5 + 2 * ARCVMM_MAX_DISKS + 2 * i] = cfg->nets[i].user;
-        dst[5 + 2 * ARCVMM_MAX_DISKS + 2 * i] = &vm->cfg.nets[i].user;
+        src[5 + 2 * ARCVMM_MAX_DISKS + 2 * i] = cfg->net_user[i];
+        dst[5 + 2 * ARCVMM_MAX_DISKS + 2 * i] = &vm->cfg.net_user[i];
     }
     for (int i = 0; i < N; i++) {
         if (!src[i])

@@ -1,6 +1,6 @@
 /* libFuzzer target for the user-mode network's option parser
  * (backend/slirp.c: what follows `--net user,` on the command line, and
- * arcvmm_net.user in the library API). Input: the option string, raw
+ * arcvmm_config.net_user in the library API). Input: the option string, raw
  * bytes (cut at the first NUL). Checked: the answer is 0 or -EINVAL; a
  * refusal has a one-line message; an accepted configuration is in bounds
  * (forward count and ports, the prefix, the network's host bits, guest

@@ -85,7 +85,7 @@ static bool malformed_one(const char *image, bool user)
     c.cpus = 1;
     c.memory_mib = 64;
     if (user)
-        c.nets[0].user = "";
+        c.net_user[0] = "";
     else
         c.nets[0].tap = tap;
     c.nnets = 1;

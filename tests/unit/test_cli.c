@@ -139,10 +139,10 @@ static void t_net_user(void)
     CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", "--net", a3, "--net", a1,
                    "--net", a2, NULL), 0);
     CHECK_EQ(c.cfg.nnets, 3);
-    CHECK(c.cfg.nets[0].user == NULL);
-    CHECK(c.cfg.nets[1].tap == NULL && c.cfg.nets[1].user && !strcmp(c.cfg.nets[1].user, ""));
+    CHECK(c.cfg.net_user[0] == NULL);
+    CHECK(c.cfg.nets[1].tap == NULL && c.cfg.net_user[1] && !strcmp(c.cfg.net_user[1], ""));
     CHECK(!c.cfg.nets[1].has_mac);
-    CHECK(!strcmp(c.cfg.nets[2].user,
+    CHECK(!strcmp(c.cfg.net_user[2],
                   "hostfwd=tcp::8022-:22,net=10.9.0.0/16,hostfwd=udp:127.0.0.1:5353-:53"));
     CHECK(c.cfg.nets[2].has_mac && c.cfg.nets[2].mac[5] == 9);
     CHECK(strstr(cli_usage(), "--net user"));

@@ -142,18 +142,19 @@ static void t_parse_errors(void)
 static void t_config_check(void)
 {
     char err[256];
-    struct arcvmm_net n = { .user = "hostfwd=tcp::8022-:22" };
-    CHECK_EQ(vm_check_user_net(&n, 1, err, sizeof(err)), net_slirp_available() ? 0 : -EINVAL);
+    struct arcvmm_net n = { .tap = NULL };
+    CHECK_EQ(vm_check_user_net(&n, "hostfwd=tcp::8022-:22", 1, err, sizeof(err)),
+             net_slirp_available() ? 0 : -EINVAL);
     if (!net_slirp_available())
         CHECK(strstr(err, "net 1 (user): this arcvmm was built without libslirp") != NULL);
-    static const struct { struct arcvmm_net n; const char *want; } bad[] = {
-        { { .user = "", .tap = "tap0" }, "net 2: both a tap (tap0) and user networking given" },
-        { { .user = "hostfwd=tcp::1-:99999" }, "net 2 (user): hostfwd 'tcp::1-:99999': guest port" },
-        { { .user = "", .queues = 2 }, "net 2 (user): user networking has one queue pair, not 2" },
-        { { .user = "", .mtu = 9000 }, "net 2 (user): mtu is for taps" },
+    static const struct { struct arcvmm_net n; const char *user, *want; } bad[] = {
+        { { .tap = "tap0" }, "", "net 2: both a tap (tap0) and user networking given" },
+        { { .tap = NULL }, "hostfwd=tcp::1-:99999", "net 2 (user): hostfwd 'tcp::1-:99999': guest port" },
+        { { .queues = 2 }, "", "net 2 (user): user networking has one queue pair, not 2" },
+        { { .mtu = 9000 }, "", "net 2 (user): mtu is for taps" },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        CHECK_EQ(vm_check_user_net(&bad[i].n, 2, err, sizeof(err)), -EINVAL);
+        CHECK_EQ(vm_check_user_net(&bad[i].n, bad[i].user, 2, err, sizeof(err)), -EINVAL);
         CHECK(strstr(err, bad[i].want) != NULL);
     }
 }
