@@ -348,29 +348,39 @@ static void t_hostfwd_syn(void)
     CHECK(get16(tcp) != 0);
 }
 
+/* A stack forwarding a free UDP port of 127.0.0.1 to the guest's 5353,
+ * and a socket (*c, -1 on failure) to send to it (*a). 0 or -1. */
+static int udp_fwd_open(struct rig *r, int *c, struct sockaddr_in *a)
+{
+    int port = free_port(SOCK_DGRAM);
+    char opts[64];
+    snprintf(opts, sizeof(opts), "hostfwd=udp:127.0.0.1:%d-:5353", port);
+    *a = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    *c = -1;
+    if (port <= 0 || rig_open(r, opts) < 0)
+        return -1;
+    *c = socket(AF_INET, SOCK_DGRAM, 0);
+    return *c >= 0 ? 0 : -1;
+}
+
 /* A UDP forward: a datagram to the host port arrives at the guest's. */
 static void t_hostfwd_udp(void)
 {
-    int port = free_port(SOCK_DGRAM);
-    CHECK(port > 0);
-    char opts[64];
-    snprintf(opts, sizeof(opts), "hostfwd=udp:127.0.0.1:%d-:5353", port);
     struct rig r;
-    CHECK_EQ(rig_open(&r, opts), 0);
-    int c = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a;
+    int c;
+    CHECK_EQ(udp_fwd_open(&r, &c, &a), 0);
     static const char msg[] = "datagram through the forward";
-    bool sent = c >= 0 && sendto(c, msg, sizeof(msg), 0, (struct sockaddr *)&a, sizeof(a)) ==
-                          (ssize_t)sizeof(msg);
+    bool sent = sendto(c, msg, sizeof(msg), 0, (struct sockaddr *)&a, sizeof(a)) ==
+                (ssize_t)sizeof(msg);
     static uint8_t f[2048];
     int k = 0;
     const uint8_t *udp = sent ? to_guest_port(&r, f, sizeof(f), 17, 5353, now_ms() + 5000, &k)
                               : NULL;
     bool same = udp && get16(udp + 4) == 8 + sizeof(msg) && udp + 8 + sizeof(msg) <= f + k &&
                 !memcmp(udp + 8, msg, sizeof(msg));
-    if (c >= 0)
-        close(c);
+    close(c);
     rig_close(&r);
     CHECK(sent);
     CHECK(udp != NULL);
@@ -398,17 +408,12 @@ static struct net_slirp_stats stats(struct rig *r)
  * forward while the device reads nothing, then all of them, in order. */
 static void t_queue_when_full(void)
 {
-    int port = free_port(SOCK_DGRAM);
-    CHECK(port > 0);
-    char opts[64];
-    snprintf(opts, sizeof(opts), "hostfwd=udp:127.0.0.1:%d-:5353", port);
     struct rig r;
-    CHECK_EQ(rig_open(&r, opts), 0);
-    int c = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a;
+    int c;
+    CHECK_EQ(udp_fwd_open(&r, &c, &a), 0);
     static uint8_t f[2048], d[QLEN];
-    bool ok = c >= 0;
+    bool ok = true;
     /* datagram 0 first: libslirp asks for the guest's MAC, to_guest_port answers */
     memset(d, 0x5a, sizeof(d));
     ok = ok && sendto(c, d, sizeof(d), 0, (struct sockaddr *)&a, sizeof(a)) == QLEN;
@@ -436,8 +441,7 @@ static void t_queue_when_full(void)
         got++;
     }
     struct net_slirp_stats end = stats(&r);
-    if (c >= 0)
-        close(c);
+    close(c);
     rig_close(&r);
     CHECK(ok);
     CHECK_EQ(st.to_guest, base + QN);
