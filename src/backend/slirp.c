@@ -11,7 +11,8 @@
  * the next wait, and one it closes is dropped at once (unregister_poll_fd
  * comes before each close), so a reused fd number never inherits a stale
  * registration. libslirp's timers (IPv6 router advertisements) are loop
- * timers. */
+ * timers. Frames for the guest that find the channel full wait in a
+ * bounded queue, sent in order when epoll says there is room. */
 #include "backend/slirp.h"
 
 #include <arpa/inet.h>
@@ -455,8 +456,8 @@ static void loop_check(void *opaque)
 
 /* ---- libslirp's callbacks ---- */
 
-/* Send p's bytes, one message. 1 sent, 0 the channel is full, -errno
- * another failure (the frame is lost). */
+/* Send iov as one message on the channel. 1 sent, 0 the channel is
+ * full, -errno another failure (the frame is lost). */
 static int chan_send(struct net_slirp *s, const struct iovec *iov, int n)
 {
     for (;;) {
