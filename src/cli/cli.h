@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "arcvmm.h"
+#include "backend/slirp.h"
 
 /* CLI_API: `arcvmm --api-sock PATH` without a command, as `firecracker
  * --api-sock PATH`: wait for API calls, InstanceStart boots the VM. */
@@ -20,6 +21,7 @@ struct cli {
     const char *api_sock;   /* --api-sock (CLI_API, or `run` with an API), or NULL */
     const char *id;         /* --id, or NULL */
     size_t api_max_payload; /* --http-api-max-payload-size (default 51200) */
+    char net_user[ARCVMM_MAX_NETS][NET_SLIRP_MAX_OPTS + 1];   /* --net user,OPTS: OPTS */
 };
 
 /* 0 on success; -EINVAL with a one-line message in err on a usage error. */
