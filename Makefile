@@ -41,6 +41,13 @@ CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -pthread -MMD -MP
 CFLAGS   += -fPIC -fvisibility=hidden
 LDFLAGS  += -pthread $(if $(CROSS),-static)
 LDLIBS   := -luring -ljansson $(if $(filter arm64,$(ARCH)),-lfdt)
+# libslirp (user-mode networking, --net user): Debian ships it shared only,
+# so the static cross build goes without it (--net user is then refused).
+SLIRP    ?= $(if $(CROSS),0,1)
+ifeq ($(SLIRP),1)
+CFLAGS   += -DARCVMM_HAVE_SLIRP
+LDLIBS   += -lslirp
+endif
 ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=address,undefined

@@ -80,11 +80,12 @@ struct arcvmm_disk {
     const char *serial;       /* VIRTIO_BLK_T_GET_ID answer (<= 20 bytes), or NULL */
 };
 
-/* A virtio-net NIC on a tap. The tap is attached to if it exists (for
- * queues > 1 it must be multi-queue), else created (needs CAP_NET_ADMIN)
- * and removed when the VM ends. */
+/* A virtio-net NIC on a tap, or on user-mode networking (libslirp: no
+ * root, no tap; arcvmm_config.net_user). The tap is attached to if it
+ * exists (for queues > 1 it must be multi-queue), else created (needs
+ * CAP_NET_ADMIN) and removed when the VM ends. */
 struct arcvmm_net {
-    const char *tap;          /* the tap's name (required, < 16 bytes) */
+    const char *tap;          /* the tap's name (< 16 bytes); NULL for a user NIC */
     uint8_t mac[6];           /* the guest's MAC (unicast, not all zeros) */
     int has_mac;              /* 0: a default MAC, see arcvmm_net_default_mac */
     int queues;               /* queue pairs, 1..cpus (0: 1) */
@@ -136,6 +137,13 @@ struct arcvmm_config {
     int mem_merge;
     /* The first version of this struct ends here: new fields go below,
      * never above (src/vm/vm.c: CONFIG_SIZE_V0). */
+    /* NIC i on user-mode networking (libslirp) instead of a tap: its
+     * options as after `--net user,` ("" for the defaults: the network
+     * 10.0.2.0/24, the guest 10.0.2.15 by DHCP, the host .2, DNS .3),
+     * e.g. "hostfwd=tcp::8022-:22,net=10.0.3.0/24"; nets[i].tap is then
+     * NULL, queues and mtu 0, mac as for a tap. NULL (as in a program
+     * built before this field): nets[i] is a tap. */
+    const char *net_user[ARCVMM_MAX_NETS];
     struct arcvmm_vsock vsock;  /* guest_cid 0: no vsock device */
 };
 
@@ -196,9 +204,9 @@ static inline void arcvmm_config_init(struct arcvmm_config *cfg)
 /* Largest vCPU count this host's hypervisor and arcvmm support, or a negative errno. */
 ARCVMM_API int arcvmm_max_cpus(void);
 /* The MAC a NIC gets without one: locally administered unicast
- * 02:ac:XX:XX:XX:XX, XX the FNV-1a hash of the tap name and the NIC's
- * index, so the same configuration gives the same MACs on every run and
- * two NICs of one VM differ. */
+ * 02:ac:XX:XX:XX:XX, XX the FNV-1a hash of the tap name ("user" for a
+ * user NIC) and the NIC's index, so the same configuration gives the same
+ * MACs on every run and two NICs of one VM differ. */
 ARCVMM_API void arcvmm_net_default_mac(const char *tap, int index, uint8_t mac[6]);
 /* Validate cfg, create the VM and load the guest. On failure *out is NULL and
  * err holds one line naming the bad input and the reason. A cfg->size

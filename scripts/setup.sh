@@ -14,6 +14,8 @@ pkgs=(
     liburing-dev        # io_uring for virtio-blk I/O
     libfdt-dev          # arm64 device tree (also unit-tested on x86_64)
     libjansson-dev      # JSON for the API socket: strict parsing, no dependencies, static .a
+    libslirp-dev        # --net user: user-mode networking without root (QEMU's stack);
+                        # shared only (no .a): the static arm64 cross build goes without
     curl                # tests/api/api.sh drives the API socket (curl --unix-socket)
     clang               # later: libFuzzer targets
     acpica-tools        # iasl, acpiexec: the ACPI unit tests disassemble and run our tables

@@ -23,9 +23,9 @@ int api_vmm_flush_metrics(struct api_vmm *v)
 {
     struct api_metrics_names names;
     names.ndisks = api_disk_ids(&v->routes, names.disks);
-    names.nnets = v->routes.cfg.nnets;
+    names.nnets = v->nnet_ids;
     for (int i = 0; i < names.nnets; i++)
-        names.nets[i] = v->routes.cfg.nets[i].id;
+        names.nets[i] = v->net_ids[i];
     return api_metrics_flush(&v->metrics, v->vm, &names);
 }
 
@@ -63,7 +63,11 @@ void api_vmm_attach(struct api_vmm *v, struct arcvmm *vm, const struct arcvmm_co
         strcpy(d->io_engine, "Sync");
     }
     c->nnets = 0;
+    v->nnet_ids = 0;
     for (int i = 0; i < cfg->nnets && i < ARCVMM_MAX_NETS; i++) {
+        snprintf(v->net_ids[v->nnet_ids++], API_MAX_ID, "net%d", i);
+        if (!cfg->nets[i].tap)
+            continue;               /* a user NIC */
         struct api_net *n = &c->nets[c->nnets++];
         memset(n, 0, sizeof(*n));
         snprintf(n->id, sizeof(n->id), "net%d", i);
@@ -106,6 +110,9 @@ int api_vmm_start(struct api_vmm *v, char *err, size_t errlen)
     log_info("api: InstanceStart: %d vCPU(s), %llu MiB, kernel %s", cfg.cpus,
              (unsigned long long)cfg.memory_mib, cfg.kernel);
     v->vm = vm;
+    v->nnet_ids = v->routes.cfg.nnets;
+    for (int i = 0; i < v->nnet_ids; i++)
+        memcpy(v->net_ids[i], v->routes.cfg.nets[i].id, API_MAX_ID);
     return 0;
 }
 

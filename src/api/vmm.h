@@ -16,13 +16,18 @@ struct api_vmm {
     struct arcvmm *vm;          /* NULL until InstanceStart; the caller destroys it */
     char cmdline[API_MAX_STR + 128];
     struct api_metrics metrics;     /* the metrics file, if any */
+    /* The running VM's NICs as the metrics name them (its cfg.nets order):
+     * the API's iface_id, or net0, ... for `run --net` */
+    char net_ids[ARCVMM_MAX_NETS][API_MAX_ID];
+    int nnet_ids;
     uint32_t cfg_flags;         /* ARCVMM_F_* for InstanceStart's VM (api_vmm_init: 0) */
 };
 
 /* Nothing started; id NULL: "anonymous-instance". */
 void api_vmm_init(struct api_vmm *v, const char *id);
 /* `arcvmm run --api-sock`: vm (created from cfg) runs already; the routes
- * report cfg as the configuration and refuse pre-boot changes. */
+ * report cfg as the configuration and refuse pre-boot changes. User-mode
+ * NICs (--net user) are left out of it: Firecracker's schema has none. */
 void api_vmm_attach(struct api_vmm *v, struct arcvmm *vm, const struct arcvmm_config *cfg);
 /* InstanceStart (the API's, and a --config-file's at once): create and
  * start the VM from the routes' configuration. 0, or a negative errno with

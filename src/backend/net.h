@@ -57,6 +57,11 @@ struct net_backend {
     unsigned nqueues;                    /* channels, 1..NET_BACKEND_MAX_QUEUES */
     int fd[NET_BACKEND_MAX_QUEUES];      /* what each channel's worker polls */
     char name[32];                       /* for log lines: "tap0" */
+    /* Frames must cross whole: no checksum left to complete, no GSO (a
+     * backend that hands plain Ethernet frames to a stack, libslirp).
+     * The device then offers the driver no CSUM/GUEST_CSUM, TSO or UFO,
+     * so every header it sends or receives is all zeros but num_buffers. */
+    bool no_offloads;
 };
 
 /* A backend over n already-open non-blocking fds that carry one frame per

@@ -55,7 +55,15 @@ static const char usage_text[] =
     "                     unicast (default 02:ac:... from NAME and the NIC's\n"
     "                     index); queues: queue pairs, 1..--cpus (a tap made\n"
     "                     multi_queue for more than 1); mtu: 68..65535 (1500).\n"
-    "                     Repeatable, up to 4 NICs.\n"
+    "  --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...\n"
+    "            [,net=ADDR/PREFIX][,mac=MAC]\n"
+    "                     a virtio-net NIC on user-mode networking (libslirp): no\n"
+    "                     root, no tap. As QEMU's: network 10.0.2.0/24, the guest\n"
+    "                     gets .15 by DHCP, the host (and its 127.0.0.1) is .2,\n"
+    "                     DNS .3; IPv6 on fec0::/64. hostfwd: a host port (on\n"
+    "                     HOSTADDR, default all) forwarded to the guest's port\n"
+    "                     (GUESTADDR default .15); repeatable, up to 16.\n"
+    "                     Repeatable, up to 4 NICs (of both kinds).\n"
     "  --transport T      how virtio devices attach: pci (default) or mmio\n"
     "                     (virtio-pci with MSI-X on a PCI host bridge)\n"
     "  --mem-merge        let the host's KSM merge identical guest RAM pages\n"
@@ -206,8 +214,23 @@ static int parse_disk(struct cli *c, char *arg, char *err, size_t errlen)
     return 0;
 }
 
-/* tap=NAME[,mac=MAC][,queues=N][,mtu=N] -> the next NIC slot. The string
- * is modified. */
+/* A user NIC's own option (not mac=): appended to its option string,
+ * which is checked whole at the end. */
+static int add_user_opt(char *opts, const char *tok, char *err, size_t errlen)
+{
+    size_t have = strlen(opts);
+    if (have + !!have + strlen(tok) > NET_SLIRP_MAX_OPTS) {
+        snprintf(err, errlen, "--net user: options longer than %d bytes", NET_SLIRP_MAX_OPTS);
+        return -EINVAL;
+    }
+    if (have)
+        opts[have++] = ',';
+    memcpy(opts + have, tok, strlen(tok) + 1);
+    return 0;
+}
+
+/* tap=NAME[,mac=MAC][,queues=N][,mtu=N] or user[,hostfwd=...][,net=...][,mac=MAC]
+ * -> the next NIC slot. The string is modified. */
 static int parse_net(struct cli *c, char *arg, char *err, size_t errlen)
 {
     if (c->cfg.nnets >= ARCVMM_MAX_NETS) {
@@ -216,22 +239,38 @@ static int parse_net(struct cli *c, char *arg, char *err, size_t errlen)
     }
     struct arcvmm_net *n = &c->cfg.nets[c->cfg.nnets];
     memset(n, 0, sizeof(*n));
+    char *user = NULL;              /* a user NIC's own options, gathered */
     char *save = NULL, *tok = strtok_r(arg, ",", &save);
     if (!tok || arg[0] == ',') {
-        snprintf(err, errlen, "--net: a backend is needed (tap=NAME[,mac=MAC][,queues=N][,mtu=N])");
+        snprintf(err, errlen, "--net: a backend is needed (tap=NAME[,mac=MAC][,queues=N][,mtu=N] "
+                 "or user[,hostfwd=...])");
         return -EINVAL;
     }
-    if (strncmp(tok, "tap", 3) || (tok[3] && tok[3] != '=')) {
-        snprintf(err, errlen, "--net: unknown backend '%s' (tap=NAME)", tok);
+    if (!strcmp(tok, "user")) {
+        user = c->net_user[c->cfg.nnets];
+        user[0] = '\0';
+        c->cfg.net_user[c->cfg.nnets] = user;
+    } else if (strncmp(tok, "tap", 3) || (tok[3] && tok[3] != '=')) {
+        snprintf(err, errlen, "--net: unknown backend '%s' (tap=NAME or user)", tok);
         return -EINVAL;
-    }
-    if (tok[3] != '=' || !tok[4]) {
+    } else if (tok[3] != '=' || !tok[4]) {
         snprintf(err, errlen, "--net: tap needs a name (tap=NAME)");
         return -EINVAL;
+    } else {
+        n->tap = tok + 4;
     }
-    n->tap = tok + 4;
     unsigned long long v;
     while ((tok = strtok_r(NULL, ",", &save)) != NULL) {
+        if (user && strncmp(tok, "mac=", 4)) {
+            if (!strncmp(tok, "queues=", 7) || !strncmp(tok, "mtu=", 4)) {
+                snprintf(err, errlen, "--net user: '%s' is for taps (user networking has one "
+                         "queue pair and mtu 1500)", tok);
+                return -EINVAL;
+            }
+            if (add_user_opt(user, tok, err, errlen) < 0)
+                return -EINVAL;
+            continue;
+        }
         if (!strncmp(tok, "mac=", 4)) {
             if (mac_parse(tok + 4, n->mac) < 0) {
                 snprintf(err, errlen, "--net: mac '%s' is not six hex bytes (aa:bb:cc:dd:ee:ff)",
@@ -254,6 +293,15 @@ static int parse_net(struct cli *c, char *arg, char *err, size_t errlen)
             n->mtu = (int)v;
         } else {
             snprintf(err, errlen, "--net: unknown option '%s' (mac=, queues= or mtu=)", tok);
+            return -EINVAL;
+        }
+    }
+    if (user) {
+        struct net_slirp_cfg sc;
+        char why[256];
+        net_slirp_cfg_init(&sc);
+        if (net_slirp_parse(user, &sc, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "--net user: %s", why);
             return -EINVAL;
         }
     }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "arcvmm.h"
+#include "backend/slirp.h"
 
 /* CLI_API: `arcvmm --api-sock PATH` without a command, as `firecracker
  * --api-sock PATH`: wait for API calls, InstanceStart boots the VM. */
@@ -26,6 +27,7 @@ struct cli {
     const char *level;      /* --level, Firecracker's spelling, or NULL */
     bool show_level, show_log_origin;
     const char *metrics_path;   /* --metrics-path, or NULL */
+    char net_user[ARCVMM_MAX_NETS][NET_SLIRP_MAX_OPTS + 1];   /* --net user,OPTS: OPTS */
 };
 
 /* 0 on success; -EINVAL with a one-line message in err on a usage error. */

@@ -943,9 +943,17 @@ int virtio_net_create(const struct virtio_net_cfg *cfg, const struct guest_mem *
         VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_HOST_UFO,
         VIRTIO_NET_F_MRG_RXBUF, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_MQ,
     };
+    static const unsigned offload_bits[] = {
+        VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM,
+        VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_GUEST_UFO,
+        VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_HOST_UFO,
+    };
     uint64_t f = 0;
     for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
         f |= 1ULL << bits[i];
+    if (be->no_offloads)            /* whole frames only (backend/net.h) */
+        for (size_t i = 0; i < sizeof(offload_bits) / sizeof(offload_bits[0]); i++)
+            f &= ~(1ULL << offload_bits[i]);
 
     struct virtio_dev *d = &n->vdev;
     d->ops = &net_ops;

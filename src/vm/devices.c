@@ -7,6 +7,7 @@
 
 #include "arch/arch.h"
 #include "devmgr/devmgr.h"
+#include "backend/slirp.h"
 #include "backend/tap.h"
 #include "virtio/blk.h"
 #include "virtio/net.h"
@@ -30,6 +31,47 @@ void arcvmm_net_default_mac(const char *tap, int index, uint8_t mac[6])
         mac[2 + i] = (uint8_t)(h >> (8 * i));
 }
 
+int vm_check_user_net(const struct arcvmm_net *n, const char *user, int i, char *err,
+                      size_t errlen)
+{
+    struct net_slirp_cfg sc;
+    char why[256];
+    net_slirp_cfg_init(&sc);
+    if (n->tap) {
+        snprintf(err, errlen, "net %d: both a tap (%s) and user networking given", i, n->tap);
+    } else if (net_slirp_parse(user, &sc, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "net %d (user): %s", i, why);
+    } else if (n->queues > 1) {
+        snprintf(err, errlen, "net %d (user): user networking has one queue pair, not %d", i,
+                 n->queues);
+    } else if (n->mtu) {
+        snprintf(err, errlen, "net %d (user): mtu is for taps (user networking uses 1500)", i);
+    } else if (!net_slirp_available()) {
+        snprintf(err, errlen, "net %d (user): this arcvmm was built without libslirp: no "
+                 "user-mode networking (use a tap)", i);
+    } else {
+        return 0;
+    }
+    return -EINVAL;
+}
+
+/* NIC i's backend: its tap, or a libslirp stack on the VM's loop. */
+static int open_backend(struct vm *vm, int i, struct net_backend **be, char *err, size_t errlen)
+{
+    const struct arcvmm_net *net = &vm->cfg.nets[i];
+    const char *user = vm->cfg.net_user[i];
+    if (!user)
+        return net_tap_open(net->tap, net->queues > 0 ? (unsigned)net->queues : 1,
+                            net->mtu > 0 ? (unsigned)net->mtu : 0, be, err, errlen);
+    struct net_slirp_cfg sc;
+    char name[16];
+    net_slirp_cfg_init(&sc);
+    snprintf(name, sizeof(name), "user%d", i);
+    if (net_slirp_parse(user, &sc, err, errlen) < 0)
+        return -EINVAL;         /* (checked at create: not reached) */
+    return net_slirp_open(&sc, vm->loop, name, be, err, errlen);
+}
+
 /* The NICs, in the order given (eth0, eth1, ...). */
 static int create_nets(struct vm *vm, enum devmgr_transport kind, char *err, size_t errlen)
 {
@@ -37,14 +79,14 @@ static int create_nets(struct vm *vm, enum devmgr_transport kind, char *err, siz
         const struct arcvmm_net *net = &vm->cfg.nets[i];
         unsigned pairs = net->queues > 0 ? (unsigned)net->queues : 1;
         struct net_backend *be;
-        int r = net_tap_open(net->tap, pairs, net->mtu > 0 ? (unsigned)net->mtu : 0, &be, err, errlen);
+        int r = open_backend(vm, i, &be, err, errlen);
         if (r < 0)
             return r;
         struct virtio_net_cfg nc = { .backend = be, .pairs = pairs, .mtu = (uint16_t)net->mtu };
         if (net->has_mac)
             memcpy(nc.mac, net->mac, 6);
         else
-            arcvmm_net_default_mac(net->tap, i, nc.mac);
+            arcvmm_net_default_mac(vm->cfg.net_user[i] ? "user" : net->tap, i, nc.mac);
         struct virtio_dev *d;
         if ((r = virtio_net_create(&nc, &vm->mem, &d, err, errlen)) < 0)
             return r;

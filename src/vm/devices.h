@@ -19,8 +19,14 @@ struct vm;
  * transport needs, e.g. arm64's ITS for virtio-pci's MSI-X)? */
 bool vm_cfg_has_virtio(const struct arcvmm_config *cfg);
 
+/* User-mode NIC i (n its arcvmm_net, user its options): the options
+ * parse, no tap, one queue pair, no mtu, and this build has libslirp. 0
+ * or -EINVAL with err set. */
+int vm_check_user_net(const struct arcvmm_net *n, const char *user, int i, char *err,
+                      size_t errlen);
+
 /* Every virtio device the config asks for: disks (virtio-blk), NICs
- * (virtio-net on a tap), ... */
+ * (virtio-net on a tap or on libslirp), ... */
 int vm_create_devices(struct vm *vm, char *err, size_t errlen);
 /* Stop and free every device; safe on a partially created VM. */
 void vm_destroy_devices(struct vm *vm);

@@ -179,23 +179,27 @@ static int check_config(const struct arcvmm_config *cfg, char *err, size_t errle
     for (int i = 0; i < cfg->nnets; i++) {
         const struct arcvmm_net *n = &cfg->nets[i];
         static const uint8_t zero[6];
-        if (!n->tap || !*n->tap) {
+        const char *user = cfg->net_user[i];
+        if (user && vm_check_user_net(n, user, i, err, errlen) < 0)
+            return -EINVAL;
+        if (!user && (!n->tap || !*n->tap)) {
             snprintf(err, errlen, "net %d: no tap name given", i);
             return -EINVAL;
         }
+        const char *nm = user ? "user" : n->tap;
         if (n->has_mac && ((n->mac[0] & 1) || !memcmp(n->mac, zero, 6))) {
-            snprintf(err, errlen, "net %s: mac %02x:%02x:%02x:%02x:%02x:%02x is %s", n->tap,
+            snprintf(err, errlen, "net %s: mac %02x:%02x:%02x:%02x:%02x:%02x is %s", nm,
                      n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
                      (n->mac[0] & 1) ? "a multicast address" : "all zeros");
             return -EINVAL;
         }
         if (n->queues < 0 || n->queues > cfg->cpus) {
             snprintf(err, errlen, "net %s: %d queues but %d vCPU%s (at most one queue pair per vCPU)",
-                     n->tap, n->queues, cfg->cpus, cfg->cpus == 1 ? "" : "s");
+                     nm, n->queues, cfg->cpus, cfg->cpus == 1 ? "" : "s");
             return -EINVAL;
         }
         if (n->mtu != 0 && (n->mtu < 68 || n->mtu > 65535)) {
-            snprintf(err, errlen, "net %s: mtu %d is out of range (68..65535)", n->tap, n->mtu);
+            snprintf(err, errlen, "net %s: mtu %d is out of range (68..65535)", nm, n->mtu);
             return -EINVAL;
         }
     }
@@ -237,8 +241,10 @@ static int copy_config(struct vm *vm, const struct arcvmm_config *cfg)
         dst[5 + 2 * i] = &vm->cfg.disks[i].serial;
     }
     for (int i = 0; i < ARCVMM_MAX_NETS; i++) {
-        src[4 + 2 * ARCVMM_MAX_DISKS + i] = cfg->nets[i].tap;
-        dst[4 + 2 * ARCVMM_MAX_DISKS + i] = &vm->cfg.nets[i].tap;
+        src[4 + 2 * ARCVMM_MAX_DISKS + 2 * i] = cfg->nets[i].tap;
+        dst[4 + 2 * ARCVMM_MAX_DISKS + 2 * i] = &vm->cfg.nets[i].tap;
+        src[5 + 2 * ARCVMM_MAX_DISKS + 2 * i] = cfg->net_user[i];
+        dst[5 + 2 * ARCVMM_MAX_DISKS + 2 * i] = &vm->cfg.net_user[i];
     }
     src[N - 1] = cfg->vsock.uds_path;       /* for the vsock device */
     dst[N - 1] = &vm->cfg.vsock.uds_path;

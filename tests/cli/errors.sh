@@ -68,7 +68,25 @@ expect console-file-dir  "console file $tmp: Is a directory" -- "$bin" run --ker
 # the timeout only bounds the old hang).
 expect console-fifo-no-reader "console file $tmp/fifo: FIFO has no reader" -- \
     timeout 10 "$bin" run --kernel "$guest" --console "file:$tmp/fifo"
-expect net-unknown-backend "--net: unknown backend 'user'" -- "$bin" run --kernel "$guest" --net user
+expect net-unknown-backend "--net: unknown backend 'usr'" -- "$bin" run --kernel "$guest" --net usr
+expect net-user-bad-port "--net user: hostfwd 'tcp::99999-:22': host port '99999' is not 1..65535" -- \
+    "$bin" run --kernel "$guest" --net user,hostfwd=tcp::99999-:22
+expect net-user-bad-gport "--net user: hostfwd 'tcp::8022-:0': guest port '0' is not 1..65535" -- \
+    "$bin" run --kernel "$guest" --net user,hostfwd=tcp::8022-:0
+expect net-user-bad-proto "--net user: hostfwd 'icmp::8022-:22': protocol 'icmp' is not tcp or udp" -- \
+    "$bin" run --kernel "$guest" --net user,hostfwd=icmp::8022-:22
+expect net-user-no-dash  "--net user: hostfwd 'tcp::8022:22': no '-'" -- \
+    "$bin" run --kernel "$guest" --net user,hostfwd=tcp::8022:22
+expect net-user-twice    "host tcp port 8022 is forwarded twice" -- \
+    "$bin" run --kernel "$guest" --net user,hostfwd=tcp::8022-:22,hostfwd=tcp:127.0.0.1:8022-:23
+expect net-user-bad-net  "--net user: net '10.0.2.1/24': the address has bits set" -- \
+    "$bin" run --kernel "$guest" --net user,net=10.0.2.1/24
+expect net-user-unknown  "--net user: unknown option 'restrict=on'" -- \
+    "$bin" run --kernel "$guest" --net user,restrict=on
+# A forward that cannot listen (here: the first NIC holds the port) is
+# refused at start, naming the NIC and the port.
+expect net-user-port-busy "net user1: hostfwd tcp 0.0.0.0:18022: cannot listen: Address already in use" -- \
+    "$bin" run --kernel "$guest" --net user,hostfwd=tcp::18022-:22 --net user,hostfwd=tcp::18022-:22
 expect net-missing-tap   "--net: tap needs a name"    -- "$bin" run --kernel "$guest" --net tap=
 expect net-missing-tap2  "--net: tap needs a name"    -- "$bin" run --kernel "$guest" --net tap,queues=1
 expect net-empty         "--net: a backend is needed" -- "$bin" run --kernel "$guest" --net ,mac=02:00:00:00:00:01

@@ -3,8 +3,9 @@
 # per target). Targets: every tests/fuzz/fuzz_*.c (or FUZZ_TARGETS="virtq ...").
 # Each runs on a COPY of tests/fuzz/corpus/<target>/ (falling back to
 # corpus/virtq/, the shared input format), so the committed corpus is never
-# modified. Prints "fuzz_<t>: N runs, no finding" per target, or fails with
-# the path of the crashing input (kept under build/fuzz/artifacts/).
+# modified; tests/fuzz/<target>.dict, if there is one, is its dictionary.
+# Prints "fuzz_<t>: N runs, no finding" per target, or fails with the path
+# of the crashing input (kept under build/fuzz/artifacts/).
 set -euo pipefail
 secs=${1:-60}
 cd "$(dirname "$0")/../.."
@@ -45,8 +46,9 @@ for t in $targets; do
     mkdir -p "$work/$t"
     cp -r "$seeds/." "$work/$t/"
     log=$work/$t.log
+    dict=(); [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
     set +e
-    "build/fuzz/fuzz_$t" -max_total_time="$secs" -max_len=16384 -timeout=10 \
+    "build/fuzz/fuzz_$t" -max_total_time="$secs" -max_len=16384 -timeout=10 "${dict[@]}" \
         -print_final_stats=1 -artifact_prefix="$art/${t}-" "$work/$t" >"$log" 2>&1
     rc=$?
     set -e

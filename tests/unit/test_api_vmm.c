@@ -85,7 +85,9 @@ static void t_attach_config(void)
     c.ndisks = 1;
     c.nets[0] = (struct arcvmm_net){ .tap = "tap7", .mac = { 2, 0, 0, 0, 0, 9 }, .has_mac = 1,
                                      .mtu = 9000 };
-    c.nnets = 1;
+    c.nets[1] = (struct arcvmm_net){ 0 };      /* a user NIC: no tap, not in the schema */
+    c.net_user[1] = "";
+    c.nnets = 2;
     api_vmm_init(&v, NULL);
     api_vmm_attach(&v, NULL, &c);   /* no VM: only the configuration is looked at */
     char *b;
@@ -113,6 +115,8 @@ static void t_attach_config(void)
     CHECK_EQ(o.ndisks, 1);
     CHECK(!strcmp(o.disks[0].path, "/d0") && o.disks[0].readonly);
     CHECK_EQ(o.nnets, 1);
+    CHECK_EQ(v.nnet_ids, 2);                    /* the metrics still name both */
+    CHECK(!strcmp(v.net_ids[0], "net0") && !strcmp(v.net_ids[1], "net1"));
     CHECK(!strcmp(o.nets[0].tap, "tap7") && o.nets[0].has_mac && o.nets[0].mtu == 9000);
     CHECK(!memcmp(o.nets[0].mac, c.nets[0].mac, 6));
 }

@@ -148,7 +148,9 @@ static void t_net(void)
     CHECK(!memcmp(m0, m0b, 6));
     CHECK(memcmp(m0, m1, 6) != 0);
     CHECK(memcmp(m0, n0, 6) != 0);
-    const char *bad[] = { "user", "tap", "tap=", "tapx=y", "tap=t,mac=1:2:3:4:5:6",
+    const char *bad[] = { "usr", "user=x", "user,hostfwd=tcp::0-:22", "user,queues=2",
+                          "user,mtu=9000", "user,foo", "user,mac=01:00:00:00:00:01",
+                          "tap", "tap=", "tapx=y", "tap=t,mac=1:2:3:4:5:6",
                           "tap=t,mac=02:00:00:00:00:01:00", "tap=t,mac=03:00:00:00:00:01",
                           "tap=t,mac=00:00:00:00:00:00", "tap=t,queues=0", "tap=t,queues=17",
                           "tap=t,mtu=67", "tap=t,mtu=65536", "tap=t,foo", ",tap=t" };
@@ -158,6 +160,37 @@ static void t_net(void)
         CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", "--net", b, NULL), -EINVAL);
         CHECK(strstr(err, "--net") != NULL);
     }
+}
+
+/* --net user[,...]: slirp's options kept in one string, mac= apart */
+static void t_net_user(void)
+{
+    struct cli c;
+    char err[256];
+    char a1[] = "user", a2[] = "user,hostfwd=tcp::8022-:22,mac=02:00:00:00:00:09,net=10.9.0.0/16,"
+                               "hostfwd=udp:127.0.0.1:5353-:53";
+    char a3[] = "tap=tap0";
+    CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", "--net", a3, "--net", a1,
+                   "--net", a2, NULL), 0);
+    CHECK_EQ(c.cfg.nnets, 3);
+    CHECK(c.cfg.net_user[0] == NULL);
+    CHECK(c.cfg.nets[1].tap == NULL && c.cfg.net_user[1] && !strcmp(c.cfg.net_user[1], ""));
+    CHECK(!c.cfg.nets[1].has_mac);
+    CHECK(!strcmp(c.cfg.net_user[2],
+                  "hostfwd=tcp::8022-:22,net=10.9.0.0/16,hostfwd=udp:127.0.0.1:5353-:53"));
+    CHECK(c.cfg.nets[2].has_mac && c.cfg.nets[2].mac[5] == 9);
+    CHECK(strstr(cli_usage(), "--net user"));
+    char b1[] = "user,hostfwd=sctp::1-:2";
+    CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", "--net", b1, NULL), -EINVAL);
+    CHECK(strstr(err, "--net user: hostfwd 'sctp::1-:2': protocol 'sctp'") != NULL);
+    CHECK(strchr(err, '\n') == NULL);
+    /* the option string is bounded */
+    static char big[NET_SLIRP_MAX_OPTS + 64];
+    strcpy(big, "user");
+    while (strlen(big) + 24 < sizeof(big))
+        strcat(big, ",hostfwd=tcp::1-:1");
+    CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", "--net", big, NULL), -EINVAL);
+    CHECK(strstr(err, "--net user: options longer") != NULL);
 }
 
 /* arcvmm --api-sock PATH (Firecracker's form) and run ... --api-sock */
@@ -243,6 +276,7 @@ int main(void)
     RUN(t_usage_errors);
     RUN(t_default_guest_dir);
     RUN(t_net);
+    RUN(t_net_user);
     RUN(t_api);
     RUN(t_config_file_and_logger);
     RUN(t_memory_units);
