@@ -1,6 +1,7 @@
 # Tier-3 tests, run where KVM can boot a stock kernel (inside the rig's L1,
 # or directly on such a host). busybox sh. cwd holds: arcvmm, pause_test,
-# bzImage, vmlinux, initramfs.cpio.gz, lib.sh, blk-l1.sh, blkload.
+# bzImage, vmlinux, initramfs.cpio.gz, lib.sh, blk-l1.sh, blkload, net-l1.sh,
+# net-features-l1.sh, netload.
 # Prints "N passed, N failed".
 . ./lib.sh
 pass=0
@@ -146,6 +147,9 @@ BLK_TRANSPORT=pci
 # net-l1.sh in the rig runs it.
 NET_TRANSPORTS=mmio
 . ./net-l1.sh
+
+# virtio-net multiqueue, offloads and two NICs (tests/e2e/net-features-l1.sh).
+. ./net-features-l1.sh
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
