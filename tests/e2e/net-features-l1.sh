@@ -145,8 +145,8 @@ netf_tso() {   # TRANSPORT
     mean=$(netf_mean $((b1 - b0)) $((p1 - p0)))
     s=$(netf_field "$NETF_DIR/log" send 5201 bytes) r=$(netf_field "$NETF_DIR/tso-tx.out" recv 5201 bytes)
     [ "$_ok" = 0 ] && [ -n "$s" ] && [ "$s" = "$r" ] && [ "$mean" -gt 1514 ] && [ "$c1" = "$c0" ]
-    result "net-tso-guest-to-l1$sfx" $? "(rc=$netf_rc; guest sent ${s:-?}, L1 got ${r:-?} bytes;" \
-        "$((p1 - p0)) frames of $mean bytes on average; L1 TCP checksum errors $c0 -> $c1)"
+    result "net-tso-guest-to-l1$sfx" $? "(rc=$netf_rc; guest sent ${s:-?}, L1 got ${r:-?} bytes; \
+$((p1 - p0)) frames of $mean bytes on average; L1 TCP checksum errors $c0 -> $c1)"
     # L1 -> guest: the tap sends what arcvmm reads
     netf_bg tso-rx.out ./netload send -w 120 10.0.0.2 5203 "$NETF_SECS" 1
     b0=$(netf_stat tap0 tx_bytes) p0=$(netf_stat tap0 tx_packets)
@@ -159,8 +159,8 @@ netf_tso() {   # TRANSPORT
     s=$(netf_field "$NETF_DIR/tso-rx.out" send 5203 bytes) r=$(netf_field "$NETF_DIR/log" recv 5203 bytes)
     gc=$(netf_got "netbench tcp_in_csum_errors")
     [ "$_ok" = 0 ] && [ -n "$s" ] && [ "$s" = "$r" ] && [ "$mean" -gt 1514 ] && [ "$gc" = 0 ]
-    result "net-tso-l1-to-guest$sfx" $? "(rc=$netf_rc; L1 sent ${s:-?}, guest got ${r:-?} bytes;" \
-        "$((p1 - p0)) frames of $mean bytes on average; guest TCP checksum errors ${gc:-?})"
+    result "net-tso-l1-to-guest$sfx" $? "(rc=$netf_rc; L1 sent ${s:-?}, guest got ${r:-?} bytes; \
+$((p1 - p0)) frames of $mean bytes on average; guest TCP checksum errors ${gc:-?})"
     netf_untap tap0
 }
 
