@@ -27,10 +27,6 @@
 if [ -z "${E2E_SUITE:-}" ]; then
     . ./lib.sh
     pass=0 fail=0
-    result() {
-        if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "PASS $1"
-        else fail=$((fail + 1)); echo "FAIL $1 ${3:-}"; fi
-    }
 fi
 NETF_DIR=${NETF_DIR:-/tmp/netf}
 NETF_SECS=${NETF_SECS:-3}

@@ -16,10 +16,6 @@
 if [ -z "${E2E_SUITE:-}" ]; then
     . ./lib.sh
     pass=0 fail=0
-    result() {
-        if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "PASS $1"
-        else fail=$((fail + 1)); echo "FAIL $1 ${3:-}"; fi
-    }
 fi
 NET_DIR=${NET_DIR:-/tmp/net}
 rm -rf "$NET_DIR"; mkdir -p "$NET_DIR"

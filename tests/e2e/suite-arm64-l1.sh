@@ -17,11 +17,6 @@ TMPD=${TMPDIR:-/tmp}/arm64-e2e
 rm -rf "$TMPD"
 mkdir -p "$TMPD"
 
-result() {   # NAME OK(0/1) [why]
-    if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "PASS $1"
-    else fail=$((fail + 1)); echo "FAIL $1 ${3:-}"; fi
-}
-
 # Adds the "N passed, N failed" last line of a test program's output (in
 # file $2) to the totals; a missing line or a non-zero status ($3) fails.
 add_summary() {   # NAME OUTFILE RC

@@ -9,11 +9,6 @@ fail=0
 CMD="console=ttyS0 reboot=k panic=-1 quiet"
 RD=initramfs.cpio.gz
 
-result() {   # NAME OK(0/1) [why]
-    if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "PASS $1"
-    else fail=$((fail + 1)); echo "FAIL $1 ${3:-}"; fi
-}
-
 # boot KERNEL CPUS MEM TEST: expects the guest to report CPUS cpus and a
 # MemTotal consistent with MEM MiB, and arcvmm to exit 0 saying why.
 boot() {
