@@ -38,6 +38,10 @@ static int run(struct cli *c)
     static struct api_vmm av;       /* big (the routes' config): not on the stack */
     struct api_server *srv = NULL;
     api_vmm_init(&av, c->id);
+    /* The CLI's console on a terminal is raw (Ctrl-A x quits), for both
+     * `run` and InstanceStart; the library does that only when asked. */
+    av.cfg_flags = ARCVMM_F_TTY_RAW;
+    c->cfg.flags |= ARCVMM_F_TTY_RAW;
     if (c->api_sock && api_server_create(c->api_sock, c->api_max_payload, api_vmm_handle, &av,
                                          &srv, err, sizeof(err)) < 0) {
         fprintf(stderr, "arcvmm: %s\n", err);
