@@ -198,6 +198,86 @@ static void t_refused_and_timeout(void)
     CHECK_EQ(nl_connect("not-an-address", 1, 0), -1);
 }
 
+/* recv refuses a connection that does not open with netload's hello, and
+ * one that ends inside it. */
+static void bad_hello(const void *bytes, size_t len)
+{
+    struct server s;
+    CHECK(server_start(&s, NL_RECV, 5) == 0);
+    int fd = nl_connect("127.0.0.1", s.port, 0);
+    CHECK(fd >= 0);
+    CHECK(nl_write_all(fd, bytes, len) == 0);
+    shutdown(fd, SHUT_WR);
+    server_join(&s);
+    close(fd);
+    CHECK_EQ(s.rc, -1);
+    CHECK_EQ(s.r.bytes, 0);
+}
+
+static void t_bad_hello(void)
+{
+    bad_hello("GET / HTTP/1.0\r\n\r\n", 18);
+    bad_hello("NLD1\0\0\0\0", 8);            /* 0 streams */
+    bad_hello("NLD1\0\0\0\x41", 8);          /* 65 streams */
+    bad_hello("NLD", 3);                        /* ends inside the hello */
+}
+
+/* mktap leaves a persistent tap (multi-queue when asked, as tun_flags
+ * shows), rmtap removes it; both fail on a name the kernel refuses. Needs
+ * /dev/net/tun and CAP_NET_ADMIN (else skipped, not counted). */
+static int tap_exists(const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/sys/class/net/%s", name);
+    return access(path, F_OK) == 0;
+}
+
+static unsigned tap_flags(const char *name)
+{
+    char path[80];
+    unsigned v = 0;
+    snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", name);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "%x", &v) != 1)
+            v = 0;
+        fclose(f);
+    }
+    return v;
+}
+
+static void t_mktap(void)
+{
+    char name[IFNAMSIZ];
+    snprintf(name, sizeof(name), "nlt%d", (int)(getpid() % 100000));
+    for (int multi = 0; multi < 2; multi++) {
+        struct nl_opts o = { .mode = NL_MKTAP, .name = name, .multi = multi };
+        CHECK(!tap_exists(name));
+        CHECK_EQ(nl_tap(&o), 0);
+        CHECK(tap_exists(name));
+        CHECK_EQ(!!(tap_flags(name) & IFF_MULTI_QUEUE), multi);
+        o.mode = NL_RMTAP;
+        CHECK_EQ(nl_tap(&o), 0);
+        CHECK(!tap_exists(name));
+    }
+    struct nl_opts bad = { .mode = NL_MKTAP, .name = "bad name/x" };
+    CHECK_EQ(nl_tap(&bad), -1);
+}
+
+static int tap_usable(void)
+{
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "nlprobe%d", (int)(getpid() % 10000));
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    int ok = ioctl(fd, TUNSETIFF, &ifr) == 0;
+    close(fd);
+    return ok;
+}
+
 int main(void)
 {
     RUN(t_parse_good);
@@ -207,5 +287,10 @@ int main(void)
     RUN(t_send_recv_four);
     RUN(t_rr);
     RUN(t_refused_and_timeout);
+    RUN(t_bad_hello);
+    if (tap_usable())
+        RUN(t_mktap);
+    else
+        printf("skip t_mktap: no usable /dev/net/tun (not run, not counted)\n");
     return harness_done();
 }
