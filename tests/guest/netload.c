@@ -371,21 +371,25 @@ static int nl_send(const struct nl_opts *o, struct nl_result *r)
     for (; n < o->streams; n++) {
         s[n].fd = nl_connect(o->host, o->port, o->wait);
         if (s[n].fd < 0 || nl_write_all(s[n].fd, hello, sizeof(hello)) < 0) {
-            if (s[n].fd >= 0)
+            if (s[n].fd >= 0) {
                 nl_err("send hello");
+                close(s[n].fd);
+            }
             rc = -1;
             break;
         }
     }
     double t0 = nl_now();
     unsigned started = 0;
-    for (unsigned i = 0; i < n && !rc; i++, started++) {
+    for (unsigned i = 0; i < n && !rc; i++) {
         s[i].until = t0 + o->secs;
         s[i].bytes = 0;
         s[i].failed = 0;
         if (pthread_create(&s[i].th, NULL, nl_stream_run, &s[i])) {
             fprintf(stderr, "netload: cannot start a sending thread\n");
             rc = -1;
+        } else {
+            started++;
         }
     }
     memset(r, 0, sizeof(*r));
