@@ -10,31 +10,10 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-. scripts/hostkvm.sh
-scripts/setup.sh
-make -s -j"$(nproc)"
-scripts/guest.sh >/dev/null
-pay=build/bench/blk-payload
-rm -rf "$pay"; mkdir -p "$pay"
-cp build/arcvmm build/guest/bzImage build/guest/initramfs.cpio.gz build/guest/blkload \
-   tests/e2e/lib.sh "$pay"/
-if [ -n "${LKVM:-}" ]; then
-    [ -f "$LKVM" ] || { echo "bench: LKVM=$LKVM: no such file" >&2; exit 2; }
-    if [ "$(od -An -tu2 -j18 -N2 "$LKVM" | tr -d ' ')" != 62 ] ||
-        readelf -lW "$LKVM" 2>/dev/null | grep -q 'program interpreter'; then
-        echo "bench: LKVM=$LKVM is not a static x86-64 program (build kvmtool's lkvm-static)" >&2
-        exit 2
-    fi
-    cp "$LKVM" "$pay"/lkvm-static
-fi
-{
-    for v in SECS RUNS CPUS IMG_MB VMMS TESTS; do
-        [ -z "${!v:-}" ] || printf '%s="%s"\n' "$v" "${!v}"
-    done
-    cat bench/blk-l1.sh
-} >"$pay"/run.sh
-if host_kvm_runs_linux; then
-    cd "$pay" && exec sh run.sh
-fi
-echo "bench: this host's /dev/kvm cannot run a stock kernel; measuring inside the nested rig"
-exec scripts/rig.sh --timeout 2400 --with-qemu "$pay"
+. bench/host.sh
+bench_build
+bench_payload blk build/arcvmm build/guest/bzImage build/guest/initramfs.cpio.gz \
+    build/guest/blkload tests/e2e/lib.sh
+bench_lkvm
+bench_script bench/blk-l1.sh SECS RUNS CPUS IMG_MB VMMS TESTS
+bench_run 2400

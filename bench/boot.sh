@@ -4,18 +4,10 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-. scripts/hostkvm.sh
-scripts/setup.sh
-make -s -j"$(nproc)"
-scripts/guest.sh >/dev/null
-pay=build/bench/boot-payload
-rm -rf "$pay"; mkdir -p "$pay"
-cp build/arcvmm build/guest/bzImage build/guest/vmlinux build/guest/initramfs.cpio.gz \
-   tests/e2e/lib.sh "$pay"/
+. bench/host.sh
+bench_build
+bench_payload boot build/arcvmm build/guest/bzImage build/guest/vmlinux build/guest/initramfs.cpio.gz \
+   tests/e2e/lib.sh
 [ -z "${LKVM:-}" ] || cp "$LKVM" "$pay"/lkvm-static    # kvmtool as a peer (you build it)
-cp bench/boot-l1.sh "$pay"/run.sh
-if host_kvm_runs_linux; then
-    cd "$pay" && exec sh run.sh
-fi
-echo "bench: this host's /dev/kvm cannot run a stock kernel; measuring inside the nested rig"
-exec scripts/rig.sh --timeout 1500 --with-qemu "$pay"
+bench_script bench/boot-l1.sh
+bench_run 1500

@@ -9,13 +9,14 @@
 #   vmlinux              the ELF inside bzImage (has the Xen PVH entry note)
 #   initramfs.cpio.gz    busybox-static + tests/guest/init + virtio modules
 #                        + /bin/blkload (tests/guest/blkload.c, static) +
+#                        /bin/netload (tests/guest/netload.c, static) +
 #                        mke2fs/mkfs.ext4 (e2fsprogs, with its libraries)
-#   blkload              the same static blkload, for use outside the guest
+#   blkload, netload     the same static programs, for use outside the guest
 #   kernel.txt           the Debian package name and version used
 # With ARCH=arm64 (or aarch64) the same from Debian's arm64 packages
 # (linux-image-cloud-arm64, busybox-static, e2fsprogs and its libraries,
 # fetched with apt-get download after `dpkg --add-architecture arm64`),
-# blkload cross-built with aarch64-linux-gnu-gcc, and the kernel as:
+# blkload and netload cross-built with aarch64-linux-gnu-gcc, and the kernel as:
 #   Image                the uncompressed arm64 Image ("ARM\x64" at 0x38;
 #                        a gzip or EFI-zboot vmlinuz is decompressed)
 # The same tests/guest/init serves both (console=ttyAMA0 on arm64).
@@ -40,6 +41,7 @@
 #                                     (arm64: PROG is a path in GK_A64, the
 #                                     unpacked arm64 packages; see gk_arm64_root)
 #   gk_build_blkload OUT              tests/guest/blkload.c -> static OUT
+#   gk_build_tool NAME OUT            tests/guest/NAME.c -> static OUT
 #   gk_pack_cpio DIR OUT [gzip|none]  reproducible newc archive of DIR
 #   gk_arm64_root                     (arm64) sets GK_A64: busybox-static,
 #                                     e2fsprogs and their libraries unpacked
@@ -293,19 +295,21 @@ gk_stage_prog() {
     done
 }
 
-# Builds tests/guest/blkload.c as a static, stripped x86_64 (arm64:
-# aarch64, cross-compiled) binary OUT.
-gk_build_blkload() {
+# Builds tests/guest/NAME.c (blkload, netload) as a static, stripped x86_64
+# (arm64: aarch64, cross-compiled) binary OUT.
+gk_build_tool() {
+    local src=$GK_ROOT/tests/guest/$1.c
     if [ "$GK_ARCH" = arm64 ]; then
         gk_need_pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-        aarch64-linux-gnu-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -s -o "$1" \
-            "$GK_ROOT/tests/guest/blkload.c" || gk_die "cannot build blkload for arm64"
+        aarch64-linux-gnu-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -s -pthread -o "$2" \
+            "$src" || gk_die "cannot build $1 for arm64"
         return
     fi
     gk_need_pkgs gcc libc6-dev
-    gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -s -o "$1" \
-        "$GK_ROOT/tests/guest/blkload.c" || gk_die "cannot build blkload"
+    gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -s -pthread -o "$2" "$src" ||
+        gk_die "cannot build $1"
 }
+gk_build_blkload() { gk_build_tool blkload "$1"; }
 
 # Packs directory DIR into a newc cpio at OUT, compressed with gzip (default)
 # or not (none).  Owners, mtimes, inode numbers and order are fixed.
@@ -513,6 +517,9 @@ gk_main() {
     # instead of busybox's mke2fs applet, which makes ext2 only).
     gk_build_blkload "$work/blkload"
     cp "$work/blkload" "$r/bin/blkload"
+    # The network load generator (bench/net.sh, tests/e2e/net-features-l1.sh).
+    gk_build_tool netload "$work/netload"
+    cp "$work/netload" "$r/bin/netload"
     gk_stage_prog "$r" /sbin/mke2fs
     ln -sf mke2fs "$r/sbin/mkfs.ext4"
     if [ "$a64" = 1 ]; then
@@ -522,13 +529,13 @@ gk_main() {
     fi
     ln -s /proc/mounts "$r/etc/mtab"
     find "$r" -type f -exec chmod 0644 {} +
-    chmod 0755 "$r/init" "$r/bin/busybox" "$r/bin/blkload" "$r/sbin/mke2fs"
+    chmod 0755 "$r/init" "$r/bin/busybox" "$r/bin/blkload" "$r/bin/netload" "$r/sbin/mke2fs"
     find "$r/lib" "$r/lib64" -name 'ld-linux*' -exec chmod 0755 {} + 2>/dev/null || true
     gk_pack_cpio "$r" "$work/initramfs.cpio.gz" gzip
 
     printf '%s %s %s\n' "$GK_PKG" "$GK_PKGVER" "$GK_KVER" >"$work/kernel.txt"
     local f
-    for f in "${kfiles[@]}" initramfs.cpio.gz blkload kernel.txt; do
+    for f in "${kfiles[@]}" initramfs.cpio.gz blkload netload kernel.txt; do
         gk_install "$work/$f" "$out/$f"
     done
     echo "guest: $out ($GK_PKG $GK_PKGVER; modules: $(tr '\n' ' ' <"$r/lib/modules/load-order"))"

@@ -60,6 +60,8 @@ gk_arm64_root
 rig_workdir
 gk_stage_busybox "$r"
 gk_arm64_image "$GK_KROOT/boot/vmlinuz-$GK_KVER" "$work/Image"
+# tun: taps for arcvmm --net (loaded by rig_kvm_setup; nothing when built in).
+gk_stage_modules "$r" tun
 cp -RL --preserve=mode,timestamps "$payload" "$r/payload" # symlinks followed
 for p in ${with[@]+"${with[@]}"}; do
     case "$p" in /*) ;; *) die "--with takes an absolute path in the arm64 packages ($GK_A64)" ;; esac
@@ -87,9 +89,14 @@ while IFS= read -r -d '' f; do
     done
 done < <(find "$r/payload" -type f -print0)
 
-# L1 init: KVM is built in; the shared init (riglib.sh) does the rest.
+# L1 init: KVM is built in; the staged modules are loaded; the shared init
+# (riglib.sh) does the rest.
 cat >"$r/etc/rig-arch.sh" <<'EOF'
-rig_kvm_setup() { :; }
+rig_kvm_setup() {
+    while read -r m; do
+        [ -z "$m" ] || insmod "/lib/modules/$m" || echo "RIG: insmod $m failed"
+    done </lib/modules/load-order
+}
 rig_kvm_info() { dmesg | grep -o 'kvm \[1\]: .*mode.*' | head -n 1; }
 EOF
 rig_write_init

@@ -1,7 +1,7 @@
 # Tier-3 virtio-blk tests (busybox sh), run where KVM boots a stock kernel:
 # inside the rig's L1 or directly on such a host.  Sourced by suite-l1.sh
-# (which sets E2E_SUITE=1 and owns result() and the pass/fail totals), or
-# run alone:  sh blk-l1.sh   (prints its own "N passed, N failed").
+# (which sets E2E_SUITE=1 and owns the pass/fail totals; result() is
+# lib.sh's), or run alone:  sh blk-l1.sh   (prints its own "N passed, N failed").
 #
 # cwd holds arcvmm, bzImage, initramfs.cpio.gz, lib.sh and blkload (the
 # static tests/guest/blkload.c).  e2fsck and debugfs come from the host
@@ -19,10 +19,6 @@ if [ -z "${E2E_SUITE:-}" ]; then
     fail=0
     CMD="console=ttyS0 reboot=k panic=-1 quiet"
     RD=initramfs.cpio.gz
-    result() {   # NAME OK(0/1) [why]
-        if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "PASS $1"
-        else fail=$((fail + 1)); echo "FAIL $1 ${3:-}"; fi
-    }
 fi
 BLK_DIR=${BLK_DIR:-/tmp/blk}
 BLK_VMM=${BLK_VMM:-arcvmm}

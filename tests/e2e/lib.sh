@@ -26,6 +26,9 @@
 #                            killed and vm_run returns 0 (for VMMs that halt
 #                            instead of exiting at guest poweroff)
 #   median N...              prints the median of whole numbers
+#   result NAME OK [WHY]     a test's outcome: OK 0 adds to $pass and prints
+#                            "PASS NAME", else adds to $fail and prints
+#                            "FAIL NAME WHY" (the suites start both at 0)
 #
 # Timestamps: bash's EPOCHREALTIME (us) if present, else /proc/timer_list's
 # "now at N nsecs" (monotonic ns, root only), else /proc/uptime (10 ms).
@@ -162,4 +165,9 @@ vm_run() {
     fi
     rm -rf "$_vr_dir"
     return "$_vr_rc"
+}
+
+result() {
+    if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "PASS $1"
+    else fail=$((fail + 1)); echo "FAIL $1 ${3:-}"; fi
 }

@@ -1,12 +1,13 @@
 # arm64 tiers 2 and 3, run where arm64 KVM works (inside the arm64 rig's
 # L1, scripts/rig-arm64.sh, or on an arm64 host).  busybox sh.  cwd holds:
 # arcvmm, test_boot test_lifecycle test_virtio test_msi pause_test (arm64 builds),
-# testguest.Image (tier 2), Image + initramfs.cpio.gz + blkload (Debian's
-# arm64 kernel and the default guest, tier 3), lib.sh.  e2fsck and debugfs
-# come from the rig (--with).  Prints "N passed, N failed".
+# testguest.Image (tier 2), Image + initramfs.cpio.gz + blkload + netload
+# (Debian's arm64 kernel and the default guest, tier 3), lib.sh, net-l1.sh.
+# e2fsck and debugfs come from the rig (--with).  Prints "N passed, N failed".
 #
 # SUITE_TIERS="2 3" (default) picks the tiers; SUITE_T2="test_boot ..."
-# the tier-2 programs.
+# the tier-2 programs; ARM64_NET_TRANSPORTS (default "mmio pci") the
+# transports of the virtio-net tap test.
 . ./lib.sh
 pass=0
 fail=0
@@ -15,11 +16,6 @@ RD=initramfs.cpio.gz
 TMPD=${TMPDIR:-/tmp}/arm64-e2e
 rm -rf "$TMPD"
 mkdir -p "$TMPD"
-
-result() {   # NAME OK(0/1) [why]
-    if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "PASS $1"
-    else fail=$((fail + 1)); echo "FAIL $1 ${3:-}"; fi
-}
 
 # Adds the "N passed, N failed" last line of a test program's output (in
 # file $2) to the totals; a missing line or a non-zero status ($3) fails.
@@ -250,6 +246,21 @@ tier3() {
         result "linux pause_test" 1 "(./pause_test missing)"
     fi
     bad_inputs
+    net_tap
+}
+
+# virtio-net on a tap, 64 MiB each way with SHA-256 on both ends
+# (tests/e2e/net-l1.sh; ./netload makes the tap: no iproute2 in this L1).
+net_tap() {
+    if [ ! -f ./net-l1.sh ]; then
+        result linux-net-tap 1 "(./net-l1.sh missing)"
+        return
+    fi
+    # shellcheck disable=SC2034 # read by net-l1.sh
+    E2E_SUITE=1 NET_KERNEL=Image NET_CONSOLE=ttyAMA0 NET_DIR=$TMPD/net
+    # shellcheck disable=SC2034
+    NET_TRANSPORTS=${ARM64_NET_TRANSPORTS:-mmio pci}
+    . ./net-l1.sh
 }
 
 for tier in ${SUITE_TIERS:-2 3}; do

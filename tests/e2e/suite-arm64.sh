@@ -45,7 +45,8 @@ pay=build/arm64/e2e/payload
 rm -rf "$pay"
 mkdir -p "$pay"
 cp "${progs[@]}" "$B/guest/testguest.Image" build/arm64/guest/Image \
-   build/arm64/guest/initramfs.cpio.gz build/arm64/guest/blkload tests/e2e/lib.sh "$pay"/
+   build/arm64/guest/initramfs.cpio.gz build/arm64/guest/blkload build/arm64/guest/netload \
+   tests/e2e/lib.sh tests/e2e/net-l1.sh "$pay"/
 {
     echo "SUITE_TIERS='${SUITE_TIERS:-2 3}'"
     [ -z "${SUITE_T2:-}" ] || echo "SUITE_T2='$SUITE_T2'"

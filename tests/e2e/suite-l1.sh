@@ -1,17 +1,13 @@
 # Tier-3 tests, run where KVM can boot a stock kernel (inside the rig's L1,
 # or directly on such a host). busybox sh. cwd holds: arcvmm, pause_test,
-# bzImage, vmlinux, initramfs.cpio.gz, lib.sh, blk-l1.sh, blkload.
+# bzImage, vmlinux, initramfs.cpio.gz, lib.sh, blk-l1.sh, blkload, net-l1.sh,
+# net-features-l1.sh, netload.
 # Prints "N passed, N failed".
 . ./lib.sh
 pass=0
 fail=0
 CMD="console=ttyS0 reboot=k panic=-1 quiet"
 RD=initramfs.cpio.gz
-
-result() {   # NAME OK(0/1) [why]
-    if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "PASS $1"
-    else fail=$((fail + 1)); echo "FAIL $1 ${3:-}"; fi
-}
 
 # boot KERNEL CPUS MEM TEST: expects the guest to report CPUS cpus and a
 # MemTotal consistent with MEM MiB, and arcvmm to exit 0 saying why.
@@ -161,6 +157,9 @@ BLK_TRANSPORT=pci
 # session. -v prints the registers if it comes back.)
 NET_TRANSPORTS="pci mmio"
 . ./net-l1.sh
+
+# virtio-net multiqueue, offloads and two NICs (tests/e2e/net-features-l1.sh).
+. ./net-features-l1.sh
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
