@@ -48,6 +48,14 @@ struct arcvmm_net {
     int mtu;                  /* 68..65535 (0: 1500); applied to a tap arcvmm creates */
 };
 
+/* A virtio-vsock device whose host side is Firecracker's hybrid Unix-socket
+ * protocol: host programs connect to uds_path and write "CONNECT <port>\n";
+ * a guest connect to CID 2 port P reaches the Unix socket "<uds_path>_<P>". */
+struct arcvmm_vsock {
+    uint64_t guest_cid;       /* 0: no vsock device; else 3..4294967294 */
+    const char *uds_path;     /* the listener (created at start, removed at exit) */
+};
+
 struct arcvmm_config {
     const char *kernel;       /* bzImage or ELF vmlinux with a PVH note (required) */
     const char *initrd;       /* optional */
@@ -71,6 +79,7 @@ struct arcvmm_config {
      * Default 0: guest RAM is never merged, even if the process was put
      * in KSM's merge-any mode. */
     int mem_merge;
+    struct arcvmm_vsock vsock;        /* at most one vsock device */
 };
 
 /* The transport arcvmm_config_init picks: virtio-pci, which measured

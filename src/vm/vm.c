@@ -127,6 +127,15 @@ static int check_config(const struct arcvmm_config *cfg, char *err, size_t errle
             return -EINVAL;
         }
     }
+    if (cfg->vsock.guest_cid && (cfg->vsock.guest_cid < 3 || cfg->vsock.guest_cid >= 0xffffffffu)) {
+        snprintf(err, errlen, "vsock: guest CID %llu is out of range (3..4294967294)",
+                 (unsigned long long)cfg->vsock.guest_cid);
+        return -EINVAL;
+    }
+    if (cfg->vsock.guest_cid && (!cfg->vsock.uds_path || !*cfg->vsock.uds_path)) {
+        snprintf(err, errlen, "vsock: no uds path given");
+        return -EINVAL;
+    }
     if (cfg->transport != ARCVMM_TRANSPORT_MMIO && cfg->transport != ARCVMM_TRANSPORT_PCI) {
         snprintf(err, errlen, "transport: %d is neither mmio nor pci", (int)cfg->transport);
         return -EINVAL;
@@ -166,6 +175,8 @@ static int copy_config(struct vm *vm, const struct arcvmm_config *cfg)
         src[4 + 2 * ARCVMM_MAX_DISKS + i] = cfg->nets[i].tap;
         dst[4 + 2 * ARCVMM_MAX_DISKS + i] = &vm->cfg.nets[i].tap;
     }
+    src[N - 1] = cfg->vsock.uds_path;
+    dst[N - 1] = &vm->cfg.vsock.uds_path;
     for (int i = 0; i < N; i++) {
         if (!src[i])
             continue;

@@ -38,7 +38,7 @@ struct vcpu {
 
 struct vm {
     struct arcvmm_config cfg;   /* strings point into cfg_strings */
-    char *cfg_strings[4 + 2 * ARCVMM_MAX_DISKS + ARCVMM_MAX_NETS];
+    char *cfg_strings[4 + 2 * ARCVMM_MAX_DISKS + ARCVMM_MAX_NETS + 1];  /* + vsock uds */
     struct hv_vm *hv;
     struct guest_mem mem;
     struct bus pio, mmio;
