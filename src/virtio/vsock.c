@@ -1077,9 +1077,10 @@ static void do_activate(void *opaque)
         do_reset(v);
         return;
     }
-    /* host programs that connected before the driver came: their REQUESTs go now */
-    rx_kick(v);
+    /* what the driver queued already, and the REQUESTs of host programs
+     * that connected before it came */
     tx_run(v);
+    rx_run(v);
 }
 
 static void do_quiesce(void *opaque)
