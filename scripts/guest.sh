@@ -11,6 +11,9 @@
 #                        + /bin/blkload (tests/guest/blkload.c, static) +
 #                        mke2fs/mkfs.ext4 (e2fsprogs, with its libraries)
 #   blkload              the same static blkload, for use outside the guest
+#   vsockio              tests/guest/vsockio.c, static: in the initramfs as
+#                        /bin/vsockio (AF_VSOCK end) and here for L1 (the
+#                        AF_UNIX end of arcvmm --vsock), tests/e2e/vsock-l1.sh
 #   kernel.txt           the Debian package name and version used
 # With ARCH=arm64 (or aarch64) the same from Debian's arm64 packages
 # (linux-image-cloud-arm64, busybox-static, e2fsprogs and its libraries,
@@ -40,6 +43,7 @@
 #                                     (arm64: PROG is a path in GK_A64, the
 #                                     unpacked arm64 packages; see gk_arm64_root)
 #   gk_build_blkload OUT              tests/guest/blkload.c -> static OUT
+#   gk_build_guest_prog NAME OUT      tests/guest/NAME.c -> static OUT (vsockio)
 #   gk_pack_cpio DIR OUT [gzip|none]  reproducible newc archive of DIR
 #   gk_arm64_root                     (arm64) sets GK_A64: busybox-static,
 #                                     e2fsprogs and their libraries unpacked
@@ -67,7 +71,8 @@ GK_A64_PKGS=(busybox-static e2fsprogs libext2fs2 libcom-err2 libblkid1 libuuid1 
 # virtio_pci lets the same guest run under the peers' PCI transport
 # (kvmtool's default) in the benchmarks.
 GK_GUEST_MODULES=(virtio_mmio virtio_pci virtio_blk virtio_net virtio_console virtio_rng
-                  virtio_balloon vmw_vsock_virtio_transport virtiofs)
+                  virtio_balloon vsock vmw_vsock_virtio_transport_common
+                  vmw_vsock_virtio_transport virtiofs)
 
 gk_die() { echo "guest.sh: error: $*" >&2; exit 1; }
 gk_note() { echo "guest.sh: $*" >&2; }
@@ -295,16 +300,20 @@ gk_stage_prog() {
 
 # Builds tests/guest/blkload.c as a static, stripped x86_64 (arm64:
 # aarch64, cross-compiled) binary OUT.
-gk_build_blkload() {
+gk_build_blkload() { gk_build_guest_prog blkload "$1"; }
+
+# tests/guest/NAME.c -> static OUT, for the guest's architecture.
+gk_build_guest_prog() {
+    local name=$1 out=$2
     if [ "$GK_ARCH" = arm64 ]; then
         gk_need_pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-        aarch64-linux-gnu-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -s -o "$1" \
-            "$GK_ROOT/tests/guest/blkload.c" || gk_die "cannot build blkload for arm64"
+        aarch64-linux-gnu-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -s -o "$out" \
+            "$GK_ROOT/tests/guest/$name.c" || gk_die "cannot build $name for arm64"
         return
     fi
     gk_need_pkgs gcc libc6-dev
-    gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -s -o "$1" \
-        "$GK_ROOT/tests/guest/blkload.c" || gk_die "cannot build blkload"
+    gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -s -o "$out" \
+        "$GK_ROOT/tests/guest/$name.c" || gk_die "cannot build $name"
 }
 
 # Packs directory DIR into a newc cpio at OUT, compressed with gzip (default)
@@ -513,6 +522,9 @@ gk_main() {
     # instead of busybox's mke2fs applet, which makes ext2 only).
     gk_build_blkload "$work/blkload"
     cp "$work/blkload" "$r/bin/blkload"
+    # both ends of the vsock tests (AF_VSOCK in the guest, AF_UNIX in L1)
+    gk_build_guest_prog vsockio "$work/vsockio"
+    cp "$work/vsockio" "$r/bin/vsockio"
     gk_stage_prog "$r" /sbin/mke2fs
     ln -sf mke2fs "$r/sbin/mkfs.ext4"
     if [ "$a64" = 1 ]; then
@@ -522,13 +534,13 @@ gk_main() {
     fi
     ln -s /proc/mounts "$r/etc/mtab"
     find "$r" -type f -exec chmod 0644 {} +
-    chmod 0755 "$r/init" "$r/bin/busybox" "$r/bin/blkload" "$r/sbin/mke2fs"
+    chmod 0755 "$r/init" "$r/bin/busybox" "$r/bin/blkload" "$r/bin/vsockio" "$r/sbin/mke2fs"
     find "$r/lib" "$r/lib64" -name 'ld-linux*' -exec chmod 0755 {} + 2>/dev/null || true
     gk_pack_cpio "$r" "$work/initramfs.cpio.gz" gzip
 
     printf '%s %s %s\n' "$GK_PKG" "$GK_PKGVER" "$GK_KVER" >"$work/kernel.txt"
     local f
-    for f in "${kfiles[@]}" initramfs.cpio.gz blkload kernel.txt; do
+    for f in "${kfiles[@]}" initramfs.cpio.gz blkload vsockio kernel.txt; do
         gk_install "$work/$f" "$out/$f"
     done
     echo "guest: $out ($GK_PKG $GK_PKGVER; modules: $(tr '\n' ' ' <"$r/lib/modules/load-order"))"

@@ -13,7 +13,7 @@ pay=build/e2e/payload
 rm -rf "$pay"; mkdir -p "$pay"
 cp build/arcvmm build/tests/e2e/pause_test build/guest/bzImage build/guest/vmlinux \
    build/guest/initramfs.cpio.gz build/guest/blkload tests/e2e/lib.sh tests/e2e/blk-l1.sh \
-   tests/e2e/net-l1.sh "$pay"/
+   tests/e2e/net-l1.sh build/guest/vsockio tests/e2e/vsock-l1.sh "$pay"/
 cp tests/e2e/suite-l1.sh "$pay"/run.sh
 if host_kvm_runs_linux; then
     cd "$pay" && exec sh run.sh
