@@ -211,33 +211,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_virtq_run(data, size, on_elem, NULL);
     if (!(data[12] & 1))
         return 0;
-    /* the same memory and TX ring again, now for the device */
-    const uint8_t *h = data;
-    size_t n = size - FZ_HDR_SIZE;
-    size_t n0 = fz_le16(h + 10);
-    if (n0 == 0 || n0 > n)
-        n0 = n;
-    if (n0 > FZ_R0_MAX)
-        n0 = FZ_R0_MAX;
-    size_t n1 = n - n0 < FZ_R1_MAX ? n - n0 : FZ_R1_MAX;
-    if (n0 < 16)
+    /* the same memory and TX ring again, now for the device (its queues
+     * are the device's: aligned, no indirect descriptors) */
+    struct guest_mem mem;
+    if (fz_mem_from_input(data, size, &mem) < 0)
         return 0;
-    struct guest_mem mem = { .n = n1 ? 2 : 1 };
-    mem.r[0] = (struct mem_region){ .gpa = 0, .size = n0, .hva = malloc(n0) };
-    if (n1)
-        mem.r[1] = (struct mem_region){ .gpa = FZ_R1_GPA, .size = n1, .hva = malloc(n1) };
-    if (mem.r[0].hva && (!n1 || mem.r[1].hva)) {
-        memcpy(mem.r[0].hva, data + FZ_HDR_SIZE, n0);
-        if (n1)
-            memcpy(mem.r[1].hva, data + FZ_HDR_SIZE + n0, n1);
-        unsigned lg = h[0] & 15;
-        struct virtq txq = { .size = (uint16_t)(1u << (lg > 10 ? 10 : lg)),
-                             .desc_gpa = fz_le16(h + 2) & ~15ULL,
-                             .avail_gpa = fz_le16(h + 4) & ~1ULL,
-                             .used_gpa = fz_le16(h + 6) & ~3ULL };
-        run_device(&mem, &txq, h);
-    }
-    free(mem.r[0].hva);
-    free(mem.r[1].hva);
+    struct virtq txq = fz_queue_from_header(data, &mem);
+    txq.desc_gpa &= ~15ULL;
+    txq.avail_gpa &= ~1ULL;
+    txq.used_gpa &= ~3ULL;
+    run_device(&mem, &txq, data);
+    fz_mem_free(&mem);
     return 0;
 }

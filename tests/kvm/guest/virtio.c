@@ -402,6 +402,19 @@ static void publish(struct blk *b, uint16_t head, uint16_t advance)
 	wr(b, R_QUEUE_NOTIFY, 0);
 }
 
+/* Make head available on queue q (one entry) and notify it. */
+static void publish_on(struct blk *b, unsigned q, uint16_t head)
+{
+	volatile uint16_t *avail = ring_avail();
+
+	avail[2 + (b->avail_idx & (QSZ - 1))] = head;
+	b->avail_idx++;
+	mb();
+	avail[1] = b->avail_idx;
+	mb();
+	wr(b, R_QUEUE_NOTIFY, q);
+}
+
 /* Wait for the device to use one more buffer, with head 0. */
 static int wait_used(struct blk *b)
 {
@@ -855,22 +868,23 @@ static int net_tx(struct blk *b, enum net_kind k)
 		set_desc(&d[1], gpa(f), sizeof(net_buf.frame), 0, 0);
 	}
 	mb();
-	volatile uint16_t *avail = ring_avail();
-	avail[2 + (b->avail_idx & (QSZ - 1))] = 0;
-	b->avail_idx++;
-	mb();
-	avail[1] = b->avail_idx;
-	mb();
-	wr(b, R_QUEUE_NOTIFY, NET_TXQ);
+	publish_on(b, NET_TXQ, 0);
 	return wait_used(b);
+}
+
+static void tx_result(const char *dev, const char *kind, int r)
+{
+	put_str("testguest: ");
+	put_str(dev);
+	put_str("-tx ");
+	put_str(kind);
+	put_str(r == 0 ? " used\n" : r == E_NEEDS_RESET ? " needs-reset\n" :
+		r == E_TIMEOUT ? " timeout\n" : " bad-used\n");
 }
 
 static void net_result(const char *kind, int r)
 {
-	put_str("testguest: net-tx ");
-	put_str(kind);
-	put_str(r == 0 ? " used\n" : r == E_NEEDS_RESET ? " needs-reset\n" :
-		r == E_TIMEOUT ? " timeout\n" : " bad-used\n");
+	tx_result("net", kind, r);
 }
 
 static void cmd_net_bad(void)
@@ -884,13 +898,7 @@ static void cmd_net_bad(void)
 		net_result("good", net_tx(&b, NK_GOOD));
 	}
 	/* a broken ring: a head past the queue size */
-	volatile uint16_t *avail = ring_avail();
-	avail[2 + (b.avail_idx & (QSZ - 1))] = QSZ + 3;
-	b.avail_idx++;
-	mb();
-	avail[1] = b.avail_idx;
-	mb();
-	wr(&b, R_QUEUE_NOTIFY, NET_TXQ);
+	publish_on(&b, NET_TXQ, QSZ + 3);
 	net_result("ring", wait_used(&b));
 	if (net_probe_init(&b) < 0)
 		return;
@@ -965,22 +973,13 @@ static int vsock_tx(struct blk *b, enum vsock_kind k, unsigned seq)
 		set_desc(&d[0], gpa(h), VSOCK_HDR, 0, 0);
 	}
 	mb();
-	volatile uint16_t *avail = ring_avail();
-	avail[2 + (b->avail_idx & (QSZ - 1))] = 0;
-	b->avail_idx++;
-	mb();
-	avail[1] = b->avail_idx;
-	mb();
-	wr(b, R_QUEUE_NOTIFY, VSOCK_TXQ);
+	publish_on(b, VSOCK_TXQ, 0);
 	return wait_used(b);
 }
 
 static void vsock_result(const char *kind, int r)
 {
-	put_str("testguest: vsock-tx ");
-	put_str(kind);
-	put_str(r == 0 ? " used\n" : r == E_NEEDS_RESET ? " needs-reset\n" :
-		r == E_TIMEOUT ? " timeout\n" : " bad-used\n");
+	tx_result("vsock", kind, r);
 }
 
 /* vsock-bad: each malformed kind followed by a good REQUEST, then a
@@ -996,13 +995,7 @@ static void cmd_vsock_bad(void)
 		vsock_result(vsock_kind_names[k], vsock_tx(&b, (enum vsock_kind)k, seq++));
 		vsock_result("good", vsock_tx(&b, VK_GOOD, seq++));
 	}
-	volatile uint16_t *avail = ring_avail();
-	avail[2 + (b.avail_idx & (QSZ - 1))] = QSZ + 3;
-	b.avail_idx++;
-	mb();
-	avail[1] = b.avail_idx;
-	mb();
-	wr(&b, R_QUEUE_NOTIFY, VSOCK_TXQ);
+	publish_on(&b, VSOCK_TXQ, QSZ + 3);         /* a broken ring */
 	vsock_result("ring", wait_used(&b));
 	if (tx_probe_init(&b, VIRTIO_ID_VSOCK, 0, VSOCK_TXQ, "testguest: no virtio-vsock\n") < 0)
 		return;
