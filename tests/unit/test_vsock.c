@@ -18,7 +18,10 @@
 #include "base/le.h"
 #include "harness.h"
 #include "mem/mem.h"
+#include "pci/cfg.h"
+#include "pci/msix.h"
 #include "virtio/mmio.h"
+#include "virtio/pci.h"
 #include "virtio/vsock.h"
 #include "virtio/vsock_pkt.h"
 
@@ -39,6 +42,8 @@ struct tq {
 
 struct drv {
     struct guest_mem mem;
+    bool pci;                       /* on virtio-pci (tp), else virtio-mmio (t) */
+    struct virtio_pci tp;
     struct virtio_mmio t;
     struct virtio_dev *d;
     struct tq q[3];
@@ -108,10 +113,30 @@ static uint16_t post(struct drv *v, unsigned qi, const struct buf *b, unsigned n
     return head;
 }
 
+static void bar_wr(struct drv *v, uint64_t off, uint32_t len, uint64_t val)
+{
+    uint8_t b[8];
+    le64_store(b, val);
+    virtio_pci_bar_io(&v->tp, off, b, len, true);
+}
+
+static uint64_t bar_rd(struct drv *v, uint64_t off, uint32_t len)
+{
+    uint8_t b[8] = { 0 };
+    virtio_pci_bar_io(&v->tp, off, b, len, false);
+    return le64_load(b);
+}
+
 static void kick(struct drv *v, unsigned qi)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    wr(v, VMMIO_QUEUE_NOTIFY, qi);
+    if (v->pci) {
+        bar_wr(v, VPCI_COMMON + VPCI_Q_SELECT, 2, qi);
+        uint64_t noff = bar_rd(v, VPCI_COMMON + VPCI_Q_NOFF, 2);
+        bar_wr(v, VPCI_NOTIFY + noff * VPCI_NOTIFY_MULT, 2, qi);
+    } else {
+        wr(v, VMMIO_QUEUE_NOTIFY, qi);
+    }
 }
 
 static uint16_t used_idx(struct drv *v, unsigned qi)
@@ -130,8 +155,8 @@ static int wait_used(struct drv *v, unsigned qi, unsigned n, int timeout_ms)
         clock_gettime(CLOCK_MONOTONIC, &t);
         if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
             return -1;
-        struct pollfd p = { .fd = v->t.irq_fd, .events = POLLIN };
-        if (poll(&p, 1, 1) > 0) {
+        struct pollfd p = { .fd = v->pci ? v->tp.irq_fd[qi] : v->t.irq_fd, .events = POLLIN };
+        if (poll(&p, 1, 1) > 0 && !v->pci) {
             uint64_t c;
             if (read(v->t.irq_fd, &c, sizeof(c)) < 0)
                 c = 0;
@@ -229,9 +254,93 @@ static int drv_open(struct drv *v)
     return drv_start(v);
 }
 
+/* The same device on virtio-pci, brought up as Linux's virtio_pci_modern
+ * does: MSI-X on, queue q on vector q. */
+static int drv_open_pci(struct drv *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->pci = true;
+    v->mem.n = 1;
+    v->mem.r[0].size = GMEM_SIZE;
+    v->heap = HEAP_BASE + QSZ * RXBUF;
+    if (mem_map(&v->mem) < 0)
+        return -1;
+    snprintf(v->dir, sizeof(v->dir), "/tmp/arcvmm-vsock-XXXXXX");
+    if (!mkdtemp(v->dir))
+        return -1;
+    snprintf(v->uds, sizeof(v->uds), "%s/v.sock", v->dir);
+    struct virtio_vsock_cfg cfg = { .guest_cid = GCID, .uds_path = v->uds };
+    char err[256];
+    if (virtio_vsock_create(&cfg, &v->mem, &v->d, err, sizeof(err)) < 0 ||
+        virtio_pci_init(&v->tp, v->d, NULL, 1, 0x100000000ULL, 16, 24) < 0)
+        return -1;
+    uint8_t b[4];
+    le32_store(b, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+    pci_cfg_write(&v->tp.cfg, PCI_COMMAND, b, 2);
+    unsigned m = 0;
+    for (unsigned p = PCI_CAPABILITY_LIST, n = 0; n < 48; n++) {   /* the MSI-X capability */
+        pci_cfg_read(&v->tp.cfg, p, b, 1);
+        if (!(p = b[0]))
+            break;
+        pci_cfg_read(&v->tp.cfg, p, b, 1);
+        if (b[0] == PCI_CAP_ID_MSIX) {
+            m = p;
+            break;
+        }
+        p += 1;
+    }
+    if (!m)
+        return -1;
+    le32_store(b, MSIX_CTRL_ENABLE);
+    pci_cfg_write(&v->tp.cfg, m + 2, b, 2);
+    for (unsigned i = 0; i < 4; i++) {
+        uint64_t e = VPCI_MSIX_TABLE + 16 * i;
+        bar_wr(v, e, 4, 0xfee00000);
+        bar_wr(v, e + 8, 4, 0x40 + i);
+        bar_wr(v, e + 12, 4, 0);
+    }
+    bar_wr(v, VPCI_COMMON + VPCI_STATUS, 1, 0);
+    virtio_core_wait_reset(&v->tp.core);
+    bar_wr(v, VPCI_COMMON + VPCI_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    bar_wr(v, VPCI_COMMON + VPCI_GFSELECT, 4, 0);
+    bar_wr(v, VPCI_COMMON + VPCI_GF, 4, 1u << VIRTIO_F_EVENT_IDX);
+    bar_wr(v, VPCI_COMMON + VPCI_GFSELECT, 4, 1);
+    bar_wr(v, VPCI_COMMON + VPCI_GF, 4, 1);
+    bar_wr(v, VPCI_COMMON + VPCI_STATUS, 1, 0x0b);
+    if (!(bar_rd(v, VPCI_COMMON + VPCI_STATUS, 1) & VIRTIO_STATUS_FEATURES_OK) ||
+        bar_rd(v, VPCI_COMMON + VPCI_NUM_QUEUES, 2) != 3)
+        return -1;
+    for (unsigned i = 0; i < 3; i++) {
+        struct tq *q = &v->q[i];
+        memset(q, 0, sizeof(*q));
+        q->desc = RING_BASE + i * 0x10000;
+        q->avail = q->desc + 0x4000;
+        q->used = q->desc + 0x8000;
+        memset(g(v, q->desc), 0, 0x10000);
+        bar_wr(v, VPCI_COMMON + VPCI_Q_SELECT, 2, i);
+        bar_wr(v, VPCI_COMMON + VPCI_Q_SIZE, 2, QSZ);
+        bar_wr(v, VPCI_COMMON + VPCI_Q_MSIX, 2, i);
+        bar_wr(v, VPCI_COMMON + VPCI_Q_DESC, 8, q->desc);
+        bar_wr(v, VPCI_COMMON + VPCI_Q_AVAIL, 8, q->avail);
+        bar_wr(v, VPCI_COMMON + VPCI_Q_USED, 8, q->used);
+        bar_wr(v, VPCI_COMMON + VPCI_Q_ENABLE, 2, 1);
+    }
+    bar_wr(v, VPCI_COMMON + VPCI_MSIX_CONFIG, 2, 3);
+    bar_wr(v, VPCI_COMMON + VPCI_STATUS, 1, 0x0f);
+    if (bar_rd(v, VPCI_COMMON + VPCI_STATUS, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
+        return -1;
+    for (unsigned i = 0; i < 64; i++)
+        post_rx(v);
+    kick(v, RXQ);
+    return 0;
+}
+
 static void drv_close(struct drv *v)
 {
-    virtio_mmio_destroy(&v->t);
+    if (v->pci)
+        virtio_pci_destroy(&v->tp);
+    else
+        virtio_mmio_destroy(&v->t);
     mem_unmap(&v->mem);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", v->dir);
@@ -953,6 +1062,36 @@ static void t_quiesce(void)
     drv_close(&v);
 }
 
+/* The same device on virtio-pci: a host-initiated connection both ways,
+ * each RX packet with an interrupt on the RX queue's MSI-X vector. */
+static void t_pci(void)
+{
+    struct drv v;
+    CHECK_EQ(drv_open_pci(&v), 0);
+    uint8_t b[8] = { 0 };
+    virtio_pci_bar_io(&v.tp, VPCI_DEVICE, b, 8, false);
+    CHECK_EQ(le64_load(b), GCID);
+    uint64_t c;
+    if (read(v.tp.irq_fd[RXQ], &c, sizeof(c)) < 0)
+        c = 0;
+    uint32_t hp;
+    int fd = host_open(&v, 5000, &hp, 65536);
+    CHECK(fd >= 0);
+    struct pollfd p = { .fd = v.tp.irq_fd[RXQ], .events = POLLIN };
+    CHECK_EQ(poll(&p, 1, 5000), 1);                 /* the REQUEST's interrupt */
+    CHECK_EQ(write(fd, "over pci", 8), 8);
+    struct pkt k;
+    CHECK_EQ(rx_get(&v, &k, 5000), 0);
+    CHECK_EQ(k.h.op, VSOCK_OP_RW);
+    CHECK(!memcmp(k.data, "over pci", 8));
+    CHECK_EQ(tx(&v, VSOCK_OP_RW, 5000, hp, 0, 65536, 8, "and back", 8), 0);
+    char r[8];
+    CHECK_EQ(read_n(fd, r, 8, 5000), 8);
+    CHECK(!memcmp(r, "and back", 8));
+    close(fd);
+    drv_close(&v);
+}
+
 int main(void)
 {
     RUN(t_config);
@@ -966,5 +1105,6 @@ int main(void)
     RUN(t_limit);
     RUN(t_transport_reset);
     RUN(t_quiesce);
+    RUN(t_pci);
     return harness_done();
 }
