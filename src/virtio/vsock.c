@@ -64,8 +64,7 @@ enum vstate { C_LINE, C_CONNECTING, C_OPEN, C_DYING };
 #define PEND_REQUEST   1u
 #define PEND_RESPONSE  2u
 #define PEND_CREDIT    4u               /* a CREDIT_UPDATE */
-#define PEND_SHUTDOWN  8u               /* SHUTDOWN with shut_flags */
-#define PEND_RST       16u
+#define PEND_RST       8u
 
 struct vsock_dev;
 
@@ -81,8 +80,7 @@ struct vconn {
     bool host_eof;                      /* read 0 */
     bool guest_no_rx, guest_no_tx;      /* the guest's SHUTDOWN flags */
     bool host_shut_wr;                  /* shutdown(SHUT_WR) done */
-    unsigned pend;
-    uint32_t shut_flags;
+    unsigned pend;                      /* PEND_*: control packets the guest is owed */
     uint32_t peer_buf_alloc, peer_fwd_cnt;  /* the guest's, from its last packet */
     uint32_t rx_cnt;                    /* payload bytes sent to the guest */
     uint32_t fwd_cnt, fwd_sent;         /* bytes from the guest written to the stream; last told */
@@ -394,10 +392,6 @@ static uint32_t conn_rx(struct vconn *c, struct virtq_elem *e)
     } else if (c->pend & PEND_RESPONSE) {
         h.op = VSOCK_OP_RESPONSE;
         c->pend &= ~PEND_RESPONSE;
-    } else if (c->pend & PEND_SHUTDOWN) {
-        h.op = VSOCK_OP_SHUTDOWN;
-        h.flags = c->shut_flags;
-        c->pend &= ~PEND_SHUTDOWN;
     } else if (c->state == C_OPEN && c->readable && !c->guest_no_rx && peer_credit(c)) {
         size_t max = peer_credit(c);    /* rx_pop: in_len > VSOCK_HDR_SIZE */
         if (max > e->in_len - VSOCK_HDR_SIZE)
