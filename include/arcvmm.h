@@ -4,8 +4,42 @@
  * every input, loads the kernel; no vCPU runs yet) -> arcvmm_start ->
  * arcvmm_pause/arcvmm_resume any number of times -> arcvmm_wait (blocks
  * until the guest powers off, resets or fails, or arcvmm_stop is called) ->
- * arcvmm_destroy. All functions return 0 or a negative errno unless noted.
- * Several VMs may live in one process. */
+ * arcvmm_destroy. All functions return 0 or a negative errno unless noted;
+ * a file that cannot be used keeps its errno (-ENOENT for a missing
+ * kernel, -EACCES for one that cannot be read). Several VMs may live in
+ * one process.
+ *
+ * Linking: `pkg-config --cflags --libs arcvmm` (add --static to link
+ * libarcvmm.a, whose Libs.private are liburing and friends). Either
+ * library defines only the arcvmm_* names declared here: a program may
+ * use any other name (log_msg, file_check, ...) for itself.
+ *
+ * Compatibility: a program built against an older arcvmm.h keeps working
+ * with a newer library of the same soname (libarcvmm.so.0). The structs
+ * the library reads or fills travel with their size: arcvmm_config_init,
+ * arcvmm_wait and arcvmm_get_stats are inline wrappers passing sizeof as
+ * the program's header has it. Fields are only ever added at the end of
+ * a struct, and a field added later means "as before" when it is 0.
+ * ARCVMM_MAX_DISKS, ARCVMM_MAX_NETS, struct arcvmm_disk and struct
+ * arcvmm_net are arrays inside arcvmm_config and so are fixed for good.
+ *
+ * Process-wide effects: none the caller does not ask for.
+ * - Signals: the library installs no signal handler and changes no
+ *   signal's disposition, nor the mask of any thread but its own. Its
+ *   threads block every signal. To pause or stop, a vCPU thread is sent
+ *   SIGRTMIN+1 (to that thread only), which KVM lets through only inside
+ *   KVM_RUN, where it interrupts the guest without being delivered; the
+ *   thread then takes it off with sigtimedwait, so no handler ever runs.
+ *   A program should not send SIGRTMIN+1 to the whole process: a vCPU
+ *   thread inside KVM_RUN may take it, and it is then lost.
+ * - SIGPIPE: a console output pipe whose reader is gone does not raise
+ *   SIGPIPE in the program; guest output is then discarded (one warning).
+ * - The terminal: a console input fd that is a terminal is left as it is
+ *   unless ARCVMM_F_TTY_RAW asks for raw mode.
+ * - stderr: warnings and errors (rate-limited ones for guest errors) are
+ *   written there, one line each.
+ * - Guest RAM is mapped into the process (mmap) and freed by
+ *   arcvmm_destroy; the kernel, initrd and disks are opened O_CLOEXEC. */
 #ifndef ARCVMM_H
 #define ARCVMM_H
 #include <stddef.h>
@@ -13,6 +47,15 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+#define ARCVMM_VERSION "0.1.0"
+
+/* What the library exports (everything else is hidden). */
+#if defined(__GNUC__)
+#define ARCVMM_API __attribute__((visibility("default")))
+#else
+#define ARCVMM_API
 #endif
 
 enum arcvmm_console_mode {
@@ -56,7 +99,19 @@ struct arcvmm_vsock {
     const char *uds_path;     /* the listener (created at start, removed at exit) */
 };
 
+/* arcvmm_config.flags: effects beyond the VM itself, each only when asked. */
+/* STDIO console whose input fd is a terminal: put the terminal in raw
+ * mode (bytes go to the guest unprocessed; the host keeps its output
+ * processing), restored when the VM stops; in raw mode Ctrl-A x ends the
+ * VM (ARCVMM_EXIT_STOPPED) and Ctrl-A Ctrl-A sends one Ctrl-A. Without
+ * it the terminal is untouched and every byte goes to the guest. */
+#define ARCVMM_F_TTY_RAW 0x1u
+#define ARCVMM_F_ALL     ARCVMM_F_TTY_RAW   /* every flag this header knows */
+
 struct arcvmm_config {
+    size_t size;              /* sizeof(struct arcvmm_config) as the program has it: set by
+                               * arcvmm_config_init, checked by arcvmm_create */
+    uint32_t flags;           /* ARCVMM_F_* (default 0); an unknown bit is refused */
     const char *kernel;       /* bzImage or ELF vmlinux with a PVH note (required) */
     const char *initrd;       /* optional */
     const char *cmdline;      /* NULL: ARCVMM_DEFAULT_CMDLINE */
@@ -79,7 +134,9 @@ struct arcvmm_config {
      * Default 0: guest RAM is never merged, even if the process was put
      * in KSM's merge-any mode. */
     int mem_merge;
-    struct arcvmm_vsock vsock;        /* at most one vsock device */
+    /* The first version of this struct ends here: new fields go below,
+     * never above (src/vm/vm.c: CONFIG_SIZE_V0). */
+    struct arcvmm_vsock vsock;        /* at most one vsock device (guest_cid 0: none) */
 };
 
 /* The transport arcvmm_config_init picks: virtio-pci, which measured
@@ -96,7 +153,12 @@ struct arcvmm_config {
 #endif
 
 enum arcvmm_state {
-    ARCVMM_CREATED, ARCVMM_RUNNING, ARCVMM_PAUSED, ARCVMM_STOPPED,
+    ARCVMM_CREATED,         /* arcvmm_create returned; no vCPU has run yet */
+    ARCVMM_RUNNING,
+    ARCVMM_PAUSED,
+    ARCVMM_STOPPED,         /* the VM has ended: the guest powered off, reset or
+                             * failed, or arcvmm_stop was called; arcvmm_wait
+                             * returns at once and says why */
 };
 
 enum arcvmm_exit_reason {
@@ -114,33 +176,6 @@ struct arcvmm_exit {
 
 struct arcvmm;
 
-const char *arcvmm_version(void);
-/* Defaults: 1 cpu, 256 MiB, console on stdio, no initrd. */
-void arcvmm_config_init(struct arcvmm_config *cfg);
-/* Largest vCPU count this host's hypervisor and arcvmm support, or a negative errno. */
-int arcvmm_max_cpus(void);
-/* The MAC a NIC gets without one: locally administered unicast
- * 02:ac:XX:XX:XX:XX, XX the FNV-1a hash of the tap name and the NIC's
- * index, so the same configuration gives the same MACs on every run and
- * two NICs of one VM differ. */
-void arcvmm_net_default_mac(const char *tap, int index, uint8_t mac[6]);
-/* Validate cfg, create the VM and load the guest. On failure *out is NULL and
- * err holds one line naming the bad input and the reason. */
-int arcvmm_create(const struct arcvmm_config *cfg, struct arcvmm **out, char *err, size_t errlen);
-/* Start every vCPU. Returns once they all run. */
-int arcvmm_start(struct arcvmm *vm);
-/* Stop every vCPU and return only when all of them are parked outside the guest. */
-int arcvmm_pause(struct arcvmm *vm);
-int arcvmm_resume(struct arcvmm *vm);
-/* End the VM: every vCPU and helper thread is joined within a bounded time
- * (-ETIMEDOUT otherwise). Safe to call in any state, more than once, and
- * from several threads at once (with arcvmm_wait too). */
-int arcvmm_stop(struct arcvmm *vm);
-/* Block until the VM ends; fills *ex (may be NULL). */
-int arcvmm_wait(struct arcvmm *vm, struct arcvmm_exit *ex);
-/* An fd that becomes readable once the VM has ended (for poll loops). */
-int arcvmm_exit_fd(const struct arcvmm *vm);
-enum arcvmm_state arcvmm_get_state(struct arcvmm *vm);
 /* What the vCPUs cost so far: exits to arcvmm (userspace), summed over
  * vCPUs. Exits KVM handles itself (ioeventfd, irqfd, timers) are not here. */
 struct arcvmm_stats {
@@ -148,9 +183,64 @@ struct arcvmm_stats {
     uint64_t pio_exits;     /* port I/O dispatched */
     uint64_t mmio_exits;    /* MMIO dispatched */
 };
-int arcvmm_get_stats(struct arcvmm *vm, struct arcvmm_stats *st);
+
+ARCVMM_API const char *arcvmm_version(void);
+/* Defaults (1 cpu, 256 MiB, console on stdio, no initrd, no flags) into
+ * the first size bytes of *cfg, and cfg->size = size. -EINVAL if size
+ * cannot hold the size field. Call it through arcvmm_config_init. */
+ARCVMM_API int arcvmm_config_init_size(struct arcvmm_config *cfg, size_t size);
+static inline void arcvmm_config_init(struct arcvmm_config *cfg)
+{
+    arcvmm_config_init_size(cfg, sizeof(*cfg));
+}
+/* Largest vCPU count this host's hypervisor and arcvmm support, or a negative errno. */
+ARCVMM_API int arcvmm_max_cpus(void);
+/* The MAC a NIC gets without one: locally administered unicast
+ * 02:ac:XX:XX:XX:XX, XX the FNV-1a hash of the tap name and the NIC's
+ * index, so the same configuration gives the same MACs on every run and
+ * two NICs of one VM differ. */
+ARCVMM_API void arcvmm_net_default_mac(const char *tap, int index, uint8_t mac[6]);
+/* Validate cfg, create the VM and load the guest. On failure *out is NULL and
+ * err holds one line naming the bad input and the reason. A cfg->size
+ * smaller than the first arcvmm_config (a config not made by
+ * arcvmm_config_init) is -EINVAL; a larger one than this library knows is
+ * fine if the bytes past its end are 0, else -E2BIG (the program sets a
+ * field this older library does not have). */
+ARCVMM_API int arcvmm_create(const struct arcvmm_config *cfg, struct arcvmm **out, char *err,
+                             size_t errlen);
+/* Start every vCPU. Returns once they all run. */
+ARCVMM_API int arcvmm_start(struct arcvmm *vm);
+/* Stop every vCPU and return only when all of them are parked outside
+ * the guest. Pausing a paused VM or resuming a running one is 0; either
+ * is -EINVAL before arcvmm_start and once the VM has ended. */
+ARCVMM_API int arcvmm_pause(struct arcvmm *vm);
+ARCVMM_API int arcvmm_resume(struct arcvmm *vm);
+/* End the VM: every vCPU and helper thread is joined within a bounded time
+ * (-ETIMEDOUT otherwise). Safe to call in any state, more than once, and
+ * from several threads at once (with arcvmm_wait too). */
+ARCVMM_API int arcvmm_stop(struct arcvmm *vm);
+/* Block until the VM ends, then join its threads as arcvmm_stop does;
+ * fills the first size bytes of *ex (ex may be NULL). Call it through
+ * arcvmm_wait. */
+ARCVMM_API int arcvmm_wait_size(struct arcvmm *vm, struct arcvmm_exit *ex, size_t size);
+static inline int arcvmm_wait(struct arcvmm *vm, struct arcvmm_exit *ex)
+{
+    return arcvmm_wait_size(vm, ex, sizeof(struct arcvmm_exit));
+}
+/* An fd that becomes readable once the VM has ended (for poll loops). */
+ARCVMM_API int arcvmm_exit_fd(const struct arcvmm *vm);
+ARCVMM_API enum arcvmm_state arcvmm_get_state(struct arcvmm *vm);
+/* Fills the first size bytes of *st. Call it through arcvmm_get_stats. */
+ARCVMM_API int arcvmm_get_stats_size(struct arcvmm *vm, struct arcvmm_stats *st, size_t size);
+static inline int arcvmm_get_stats(struct arcvmm *vm, struct arcvmm_stats *st)
+{
+    return arcvmm_get_stats_size(vm, st, sizeof(*st));
+}
+/* Debugging: write the state of every virtio queue (ring indices, the
+ * driver's flags and event indices, the interrupt) to fd, one line each. */
+ARCVMM_API void arcvmm_dump_queues(struct arcvmm *vm, int fd);
 /* Stop (if needed) and free everything. NULL is fine. */
-void arcvmm_destroy(struct arcvmm *vm);
+ARCVMM_API void arcvmm_destroy(struct arcvmm *vm);
 
 #ifdef __cplusplus
 }

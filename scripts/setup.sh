@@ -24,6 +24,7 @@ pkgs=(
     e2fsprogs           # e2fsck/debugfs for disk tests
     util-linux          # runuser, setpriv (unreadable-file test)
     iproute2            # ip tuntap: the taps of the virtio-net tests
+    pkgconf groff-base  # tests/cli/install.sh: pkg-config arcvmm, the man page checked
 )
 host=$(dpkg --print-architecture)
 cross=0

@@ -2,7 +2,8 @@
 # Sets up and runs every arcvmm test tier (see DESIGN.md):
 #   1. unit tests (pure code) and CLI error tests, plain and ASan/UBSan
 #   2. kvm: the freestanding test guest on this machine's /dev/kvm, plain and ASan/UBSan,
-#      and the API socket driven with curl (tests/api/api.sh)
+#      the API socket driven with curl (tests/api/api.sh), and the installed
+#      library used through pkg-config (tests/cli/install.sh)
 #   3. e2e: Debian's kernel under arcvmm, inside the nested rig when the host
 #      KVM cannot run a stock kernel
 #   arm64: tiers 2 and 3 of the arm64 build (tests/e2e/suite-arm64.sh), in
@@ -61,6 +62,9 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
         # the Firecracker-style API, driven with curl over --api-sock
         suite "api ($b)" tests/api/api.sh "$b"/arcvmm
     done
+    # make install into a staging root; a program built with pkg-config
+    # against it (shared and static) boots the test guest
+    suite "install" tests/cli/install.sh
 else
     echo "!!! NO /dev/kvm: tier 2 cannot run here; counted as failed"
     total_fail=$((total_fail + 1))

@@ -24,6 +24,7 @@ static int run(struct cli *c)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR1);      /* dump the virtio queues' state */
     /* Blocked before any thread exists, so only the signalfd sees them. */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -37,6 +38,10 @@ static int run(struct cli *c)
     static struct api_vmm av;       /* big (the routes' config): not on the stack */
     struct api_server *srv = NULL;
     api_vmm_init(&av, c->id);
+    /* The CLI's console on a terminal is raw (Ctrl-A x quits), for both
+     * `run` and InstanceStart; the library does that only when asked. */
+    av.cfg_flags = ARCVMM_F_TTY_RAW;
+    c->cfg.flags |= ARCVMM_F_TTY_RAW;
     if (c->api_sock && api_server_create(c->api_sock, c->api_max_payload, api_vmm_handle, &av,
                                          &srv, err, sizeof(err)) < 0) {
         fprintf(stderr, "arcvmm: %s\n", err);
@@ -79,6 +84,11 @@ static int run(struct cli *c)
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof(si)) == sizeof(si))
                 signo = (int)si.ssi_signo;
+            if (signo == SIGUSR1) {
+                if (vm)
+                    arcvmm_dump_queues(vm, STDERR_FILENO);
+                signo = 0;
+            }
         }
         if (p[2].revents) {
             api_server_dispatch(srv);

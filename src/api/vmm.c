@@ -60,6 +60,7 @@ static void start(struct api_vmm *v, struct api_reply *rep)
                         sizeof(v->cmdline) - 1);
         return;
     }
+    cfg.flags |= v->cfg_flags;
     struct arcvmm *vm;
     if (arcvmm_create(&cfg, &vm, err, sizeof(err)) < 0) {
         api_reply_fault(rep, "InstanceStart: %s", err);

@@ -14,6 +14,7 @@ struct api_vmm {
     struct api_routes routes;
     struct arcvmm *vm;          /* NULL until InstanceStart; the caller destroys it */
     char cmdline[API_MAX_STR + 128];
+    uint32_t cfg_flags;         /* ARCVMM_F_* for InstanceStart's VM (api_vmm_init: 0) */
 };
 
 /* Nothing started; id NULL: "anonymous-instance". */

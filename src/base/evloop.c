@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -596,7 +597,14 @@ int evloop_start(struct evloop *l, const char *name)
     l->running = true;
     l->have_run_thread = false;
     atomic_store(&l->quit, false);
+    /* Signals are the program's: the loop thread blocks them all (a write
+     * to a pipe whose reader is gone then fails with EPIPE, and the
+     * SIGPIPE stays pending on this thread, harmless). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     int r = pthread_create(&l->thread, NULL, loop_thread, l);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r) {
         l->running = false;
         pthread_mutex_unlock(&l->mu);

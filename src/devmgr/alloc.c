@@ -13,6 +13,7 @@ void alloc_init(struct devmgr_alloc *a, const struct devmgr_board *b)
     a->next_slot = 1;
     a->mmio32 = (struct alloc_window){ .base = b->mmio32_base, .size = b->mmio32_size };
     a->mmio64 = (struct alloc_window){ .base = b->mmio64_base, .size = b->mmio64_size };
+    a->pio = (struct alloc_window){ .base = b->pio_base, .size = b->pio_size };
 }
 
 static bool given(const uint32_t *set, int n, uint32_t line)
@@ -69,9 +70,8 @@ int alloc_pci_slot(struct devmgr_alloc *a, uint8_t *slot)
     return 0;
 }
 
-int alloc_bar(struct devmgr_alloc *a, uint64_t size, int is64, uint64_t *addr)
+static int window_take(struct alloc_window *w, uint64_t size, uint64_t *addr)
 {
-    struct alloc_window *w = is64 ? &a->mmio64 : &a->mmio32;
     if (size == 0 || (size & (size - 1)))
         return -EINVAL;
     uint64_t start = (w->base + w->used + size - 1) & ~(size - 1);
@@ -80,6 +80,16 @@ int alloc_bar(struct devmgr_alloc *a, uint64_t size, int is64, uint64_t *addr)
     w->used = start - w->base + size;
     *addr = start;
     return 0;
+}
+
+int alloc_bar(struct devmgr_alloc *a, uint64_t size, int is64, uint64_t *addr)
+{
+    return window_take(is64 ? &a->mmio64 : &a->mmio32, size, addr);
+}
+
+int alloc_pio_bar(struct devmgr_alloc *a, uint64_t size, uint64_t *addr)
+{
+    return window_take(&a->pio, size, addr);
 }
 
 int alloc_msi(struct devmgr_alloc *a, uint32_t n, uint32_t *first)

@@ -28,6 +28,9 @@ struct devmgr_board {
     uint64_t ecam_base, ecam_size;
     uint64_t mmio32_base, mmio32_size;
     uint64_t mmio64_base, mmio64_size;
+    /* x86: a port window for I/O BARs (virtio-pci's notify registers:
+     * a port write exits more cheaply than an MMIO write); 0: none */
+    uint64_t pio_base, pio_size;
     /* GSI numbers free for MSI routes: [msi_first, msi_first + msi_count) */
     uint32_t msi_first, msi_count;
     /* x86: the legacy PCI config ports 0xCF8-0xCFF exist (with a PCI host
@@ -51,7 +54,7 @@ struct devmgr_alloc {
     uint32_t given_line[ALLOC_MAX_LINES], given_intx[ALLOC_MAX_LINES];
     int ngiven_line, ngiven_intx;
     uint32_t msi_used;
-    struct alloc_window mmio32, mmio64;
+    struct alloc_window mmio32, mmio64, pio;
 };
 
 void alloc_init(struct devmgr_alloc *a, const struct devmgr_board *b);
@@ -68,6 +71,9 @@ int alloc_pci_slot(struct devmgr_alloc *a, uint8_t *slot);
 /* size bytes (a power of two) aligned to their size in the 64-bit
  * (prefetchable) or the 32-bit window, or -ENOSPC. */
 int alloc_bar(struct devmgr_alloc *a, uint64_t size, int is64, uint64_t *addr);
+/* size bytes (a power of two) aligned to their size in the port window,
+ * or -ENOSPC (also when the board has none). */
+int alloc_pio_bar(struct devmgr_alloc *a, uint64_t size, uint64_t *addr);
 /* n consecutive GSIs for MSI routes, or -ENOSPC. */
 int alloc_msi(struct devmgr_alloc *a, uint32_t n, uint32_t *first);
 #endif

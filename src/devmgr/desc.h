@@ -28,13 +28,15 @@ struct devmgr_pci_intx {
 /* The PCI host bridge (present only when a device uses PCI): ECAM config
  * space for buses bus_start..bus_end (1 MiB per bus), a 32-bit
  * non-prefetchable MMIO window below 4 GiB and a 64-bit prefetchable one
- * above RAM, in which the device manager placed every BAR. */
+ * above RAM (and, on x86, a port window for I/O BARs), in which the device
+ * manager placed every BAR. */
 struct devmgr_pci_host {
     bool present;
     uint64_t ecam_base, ecam_size;
     uint8_t bus_start, bus_end;
     uint64_t mmio32_base, mmio32_size;
     uint64_t mmio64_base, mmio64_size;
+    uint64_t pio_base, pio_size;        /* x86: the port window of I/O BARs; 0: none */
     struct devmgr_pci_intx intx[DEVMGR_PCI_SLOTS];
     int nintx;
 };

@@ -111,6 +111,13 @@ static int attach_pci(struct devmgr *dm, struct devmgr_dev *e, char *err, size_t
         snprintf(err, errlen, "%s: virtio-pci transport: %s", d->ops->name, strerror(-r));
         goto fail;
     }
+    uint64_t io;
+    if (dm->alloc.board.pio_size &&
+        alloc_pio_bar(&dm->alloc, virtio_pci_io_bar_size(d), &io) == 0 &&
+        (r = virtio_pci_use_io_notify(t, io)) < 0) {
+        snprintf(err, errlen, "%s: notify I/O BAR: %s", d->ops->name, strerror(-r));
+        goto fail;
+    }
     if ((r = pci_host_add(&dm->pci, e->slot, &t->cfg)) < 0) {
         snprintf(err, errlen, "%s: PCI slot %u: %s", d->ops->name, e->slot, strerror(-r));
         goto fail;
@@ -176,6 +183,27 @@ static void pci_window_io(void *opaque, uint64_t off, uint8_t *data, uint32_t le
         memset(data, 0xff, len);    /* nothing decodes here: an unclaimed read */
 }
 
+/* An access to the port window of I/O BARs: the device whose notify BAR
+ * decodes the port gets it. */
+static void pci_pio_window_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+                              bool is_write)
+{
+    struct devmgr *dm = opaque;
+    uint64_t port = dm->alloc.board.pio_base + off;
+    for (int i = 0; i < dm->ndevs; i++) {
+        struct virtio_pci *t = dm->devs[i].pci;
+        if (!t || !t->io_size)
+            continue;
+        uint64_t io = __atomic_load_n(&t->io_addr, __ATOMIC_ACQUIRE);
+        if (io && port >= io && port - io < t->io_size && len <= t->io_size - (port - io)) {
+            virtio_pci_io_bar_io(t, port - io, data, len, is_write);
+            return;
+        }
+    }
+    if (!is_write)
+        memset(data, 0xff, len);
+}
+
 /* The reset control register inside the legacy config ports: only a
  * byte access to 0xCF9 is the board's. */
 static void cf8_other_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
@@ -206,7 +234,9 @@ int devmgr_finish(struct devmgr *dm, char *err, size_t errlen)
         (b->mmio32_size && (r = bus_register(dm->mmio_bus, b->mmio32_base, b->mmio32_size,
                                              pci_window_io, &dm->windows[0], "pci-mmio32")) < 0) ||
         (b->mmio64_size && (r = bus_register(dm->mmio_bus, b->mmio64_base, b->mmio64_size,
-                                             pci_window_io, &dm->windows[1], "pci-mmio64")) < 0)) {
+                                             pci_window_io, &dm->windows[1], "pci-mmio64")) < 0) ||
+        (b->pio_size && (r = bus_register(dm->pio_bus, b->pio_base, b->pio_size,
+                                          pci_pio_window_io, dm, "pci-io")) < 0)) {
         snprintf(err, errlen, "PCI host bridge windows: %s", strerror(-r));
         return r;
     }
@@ -248,6 +278,8 @@ void devmgr_describe(const struct devmgr *dm, struct devmgr_desc *out)
         p->mmio32_size = b->mmio32_size;
         p->mmio64_base = b->mmio64_base;
         p->mmio64_size = b->mmio64_size;
+        p->pio_base = b->pio_base;
+        p->pio_size = b->pio_size;
     }
 }
 
@@ -300,4 +332,22 @@ void devmgr_destroy(struct devmgr *dm)
     if (dm->pci_ready)
         pci_host_destroy(&dm->pci);
     dm->pci_ready = false;
+}
+
+void devmgr_dump(struct devmgr *dm, int fd)
+{
+    for (int i = 0; i < dm->ndevs; i++) {
+        struct devmgr_dev *e = &dm->devs[i];
+        struct virtio_dev *d = e->dev;
+        for (unsigned q = 0; q < d->num_queues; q++) {
+            if (!d->vq_ready[q])
+                continue;
+            char ring[256], irq[96] = "";
+            virtq_describe(&d->vqs[q], ring, sizeof(ring));
+            if (e->kind == DEVMGR_PCI)
+                virtio_pci_describe_irq(e->pci, q, irq, sizeof(irq));
+            dprintf(fd, "arcvmm: dev %d %s %s q%u: %s%s%s\n", i, d->ops->name,
+                    e->kind == DEVMGR_PCI ? "pci" : "mmio", q, ring, *irq ? " | irq: " : "", irq);
+        }
+    }
 }

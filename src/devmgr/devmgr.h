@@ -76,5 +76,8 @@ int devmgr_finish(struct devmgr *dm, char *err, size_t errlen);
 void devmgr_quiesce(struct devmgr *dm);
 void devmgr_resume(struct devmgr *dm);
 /* Reset and free every device and transport, last attached first. */
+/* Debug: one line per ready queue of every device (ring indices, the
+ * driver's view, the interrupt's state) to fd. Any thread; a snapshot. */
+void devmgr_dump(struct devmgr *dm, int fd);
 void devmgr_destroy(struct devmgr *dm);
 #endif

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -142,7 +143,8 @@ int console_open(struct console *c, struct evloop *loop, const struct arcvmm_con
         snprintf(err, errlen, "console: unknown mode %d", (int)cfg->console);
         return -EINVAL;
     }
-    if (c->in_fd >= 0 && isatty(c->in_fd) && tcgetattr(c->in_fd, &c->saved) == 0) {
+    if ((cfg->flags & ARCVMM_F_TTY_RAW) && c->in_fd >= 0 && isatty(c->in_fd) &&
+        tcgetattr(c->in_fd, &c->saved) == 0) {
         struct termios raw = c->saved;
         cfmakeraw(&raw);
         raw.c_oflag |= OPOST | ONLCR;   /* keep host-side output processing sane */
@@ -280,6 +282,26 @@ static bool console_out_pump(struct console *c)
         pthread_cond_broadcast(&c->cond);
         pthread_mutex_unlock(&c->mu);
     }
+}
+
+/* console_out_pump on the caller's thread (the loop's blocks every
+ * signal): a pipe whose reader is gone raises SIGPIPE on the writing
+ * thread, which must not reach the program. It is blocked around the
+ * writes and a SIGPIPE they raised is taken off again. */
+static void console_pump_nosigpipe(struct console *c)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE);
+    console_out_pump(c);
+    const struct timespec zero = { 0, 0 };
+    if (!was_pending)
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void console_out_service(struct console *c)
@@ -477,7 +499,7 @@ void console_stop(struct console *c)
     /* The loop is stopped: what the ring still holds goes out now if the
      * fd takes it without blocking (the guest's last lines). */
     if (c->mu_ready)
-        console_out_pump(c);
+        console_pump_nosigpipe(c);
     if (c->out_flags_set) {
         fcntl(c->out_fd, F_SETFL, c->out_user_flags);
         c->out_flags_set = false;

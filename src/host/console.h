@@ -11,8 +11,9 @@
  *
  * Input: loop callbacks read the input fd and hand bytes to the UART
  * through rx(); what it does not take waits until it calls
- * console_uart_rx_space. When stdin is a terminal it is put in raw mode
- * (restored by console_stop); in raw mode Ctrl-A x ends the VM (quit). */
+ * console_uart_rx_space. With ARCVMM_F_TTY_RAW an input terminal is put
+ * in raw mode (restored by console_stop); in raw mode Ctrl-A x ends the
+ * VM (quit). */
 #ifndef ARCVMM_HOST_CONSOLE_H
 #define ARCVMM_HOST_CONSOLE_H
 #include <pthread.h>

@@ -3,6 +3,7 @@
  * those are the only files that include <linux/kvm.h>. */
 #ifndef ARCVMM_HV_H
 #define ARCVMM_HV_H
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,6 +93,11 @@ int hv_vcpu_create(struct hv_vm *vm, int index, struct hv_vcpu **out);
 void hv_vcpu_destroy(struct hv_vcpu *vcpu);
 /* Enter the guest until the next exit; fills *e. 0 or a negative errno. */
 int hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *e);
+/* The signal mask of the thread while it runs the guest (KVM_RUN), the
+ * thread's own mask being restored when it returns: a signal blocked by
+ * the thread but not by mask interrupts the guest (HV_EXIT_INTR) and
+ * stays pending, undelivered. 0 or -errno. */
+int hv_vcpu_set_sigmask(struct hv_vcpu *vcpu, const sigset_t *mask);
 /* Make the next (or current, together with a signal) hv_vcpu_run return
  * HV_EXIT_INTR; hv_vcpu_kick_clear undoes it once the kick was seen. */
 void hv_vcpu_kick_set(struct hv_vcpu *vcpu);

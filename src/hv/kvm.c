@@ -360,6 +360,17 @@ void hv_vcpu_destroy(struct hv_vcpu *v)
     free(v);
 }
 
+int hv_vcpu_set_sigmask(struct hv_vcpu *v, const sigset_t *mask)
+{
+    union {
+        struct kvm_signal_mask m;
+        uint8_t bytes[sizeof(struct kvm_signal_mask) + 8];
+    } u;
+    u.m.len = 8;    /* the kernel's sigset: 64 signals (x86_64, arm64) */
+    memcpy(u.m.sigset, mask, 8);
+    return kvm_ioctl(v->fd, KVM_SET_SIGNAL_MASK, &u.m);
+}
+
 void hv_vcpu_kick_set(struct hv_vcpu *v)
 {
     __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);

@@ -48,12 +48,27 @@ int pci_cfg_init(struct pci_cfg *c, const struct pci_cfg_ids *ids, pci_cfg_bar_f
     return 0;
 }
 
+#define PCI_IO_LIMIT 0xffffu     /* x86's 16-bit port space */
+
+static bool bar_is_io(const struct pci_cfg *c, unsigned i)
+{
+    return c->bar_flags[i] & PCI_BAR_IO;
+}
+
+static bool bar_geometry_ok(uint64_t size, unsigned flags)
+{
+    if (size & (size - 1))
+        return false;
+    if (flags & PCI_BAR_IO)
+        return flags == PCI_BAR_IO && size >= 4 && size <= 256;
+    return !(flags & ~(unsigned)(PCI_BAR_MEM_TYPE_64 | PCI_BAR_PREFETCH)) && size >= 0x1000 &&
+           ((flags & PCI_BAR_MEM_TYPE_64) || size <= 0x80000000ULL);
+}
+
 int pci_cfg_bar_init(struct pci_cfg *c, unsigned i, uint64_t size, unsigned flags)
 {
     bool is64 = flags & PCI_BAR_MEM_TYPE_64;
-    if (i >= PCI_NUM_BARS || (is64 && i + 1 >= PCI_NUM_BARS) ||
-        (flags & ~(unsigned)(PCI_BAR_MEM_TYPE_64 | PCI_BAR_PREFETCH)) ||
-        size < 0x1000 || (size & (size - 1)) || (!is64 && size > 0x80000000ULL))
+    if (i >= PCI_NUM_BARS || (is64 && i + 1 >= PCI_NUM_BARS) || !bar_geometry_ok(size, flags))
         return -EINVAL;
     if (c->bar_size[i] || (i > 0 && (c->bar_flags[i - 1] & PCI_BAR_MEM_TYPE_64)) ||
         (is64 && c->bar_size[i + 1]))
@@ -63,7 +78,10 @@ int pci_cfg_bar_init(struct pci_cfg *c, unsigned i, uint64_t size, unsigned flag
     unsigned off = PCI_BAR0 + 4 * i;
     uint64_t mask = ~(size - 1);
     le32_store(c->data + off, flags);
-    le32_store(c->wmask + off, (uint32_t)mask & ~0xfu);
+    if (flags & PCI_BAR_IO)         /* the upper 16 bits are hardwired to 0 */
+        le32_store(c->wmask + off, (uint32_t)mask & PCI_IO_LIMIT & ~0x3u);
+    else
+        le32_store(c->wmask + off, (uint32_t)mask & ~0xfu);
     if (is64)
         le32_store(c->wmask + off + 4, (uint32_t)(mask >> 32));
     return 0;
@@ -73,7 +91,7 @@ int pci_cfg_bar_init(struct pci_cfg *c, unsigned i, uint64_t size, unsigned flag
 static uint64_t bar_raw(const struct pci_cfg *c, unsigned i)
 {
     unsigned off = PCI_BAR0 + 4 * i;
-    uint64_t v = le32_load(c->data + off) & ~0xfu;
+    uint64_t v = le32_load(c->data + off) & (bar_is_io(c, i) ? ~0x3u : ~0xfu);
     if (c->bar_flags[i] & PCI_BAR_MEM_TYPE_64)
         v |= (uint64_t)le32_load(c->data + off + 4) << 32;
     return v;
@@ -84,7 +102,8 @@ int pci_cfg_bar_set_addr(struct pci_cfg *c, unsigned i, uint64_t addr)
     if (i >= PCI_NUM_BARS || !c->bar_size[i] || (addr & (c->bar_size[i] - 1)))
         return -EINVAL;
     bool is64 = c->bar_flags[i] & PCI_BAR_MEM_TYPE_64;
-    if (!is64 && addr > UINT32_MAX)
+    if ((!is64 && addr > UINT32_MAX) ||
+        (bar_is_io(c, i) && addr + c->bar_size[i] - 1 > PCI_IO_LIMIT))
         return -EINVAL;
     unsigned off = PCI_BAR0 + 4 * i;
     le32_store(c->data + off, (uint32_t)addr | c->bar_flags[i]);
@@ -95,14 +114,19 @@ int pci_cfg_bar_set_addr(struct pci_cfg *c, unsigned i, uint64_t addr)
 
 bool pci_cfg_bar_addr(const struct pci_cfg *c, unsigned i, uint64_t *addr)
 {
-    if (i >= PCI_NUM_BARS || !c->bar_size[i] || !(pci_cfg_command(c) & PCI_COMMAND_MEMORY))
+    if (i >= PCI_NUM_BARS || !c->bar_size[i])
+        return false;
+    bool io = bar_is_io(c, i);
+    if (!(pci_cfg_command(c) & (io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)))
         return false;
     uint64_t size = c->bar_size[i];
     uint64_t a = bar_raw(c, i);
     uint64_t sizing = ~(size - 1);
-    if (!(c->bar_flags[i] & PCI_BAR_MEM_TYPE_64))
+    if (io)
+        sizing &= PCI_IO_LIMIT & ~0x3u;
+    else if (!(c->bar_flags[i] & PCI_BAR_MEM_TYPE_64))
         sizing &= UINT32_MAX;
-    if (a == 0 || a == sizing || a + size - 1 < a)
+    if (a == 0 || a == sizing || a + size - 1 < a || (io && a + size - 1 > PCI_IO_LIMIT))
         return false;
     *addr = a;
     return true;
@@ -209,13 +233,13 @@ void pci_cfg_read(struct pci_cfg *c, unsigned off, uint8_t *data, uint32_t len)
 
 /* What a write may change that the owner must follow */
 struct decode_state {
-    uint64_t mem_enable;
+    uint64_t decode;                /* Command's memory and I/O enables */
     uint64_t bar[PCI_NUM_BARS];
 };
 
 static void decode_state_get(const struct pci_cfg *c, struct decode_state *s)
 {
-    s->mem_enable = pci_cfg_command(c) & PCI_COMMAND_MEMORY;
+    s->decode = pci_cfg_command(c) & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO);
     for (unsigned i = 0; i < PCI_NUM_BARS; i++)
         s->bar[i] = c->bar_size[i] ? bar_raw(c, i) : 0;
 }

@@ -53,7 +53,8 @@ enum {
 #define PCI_STATUS_INTERRUPT      0x0008
 #define PCI_STATUS_CAP_LIST       0x0010
 
-/* BAR low bits (memory BARs only) */
+/* BAR low bits: an I/O BAR, or a memory BAR's type and prefetchability */
+#define PCI_BAR_IO           0x1
 #define PCI_BAR_MEM_TYPE_64  0x4
 #define PCI_BAR_PREFETCH     0x8
 
@@ -108,14 +109,16 @@ struct pci_cfg {
 int pci_cfg_init(struct pci_cfg *c, const struct pci_cfg_ids *ids, pci_cfg_bar_fn bar_changed,
                  void *opaque);
 /* Declare BAR i: a memory BAR of `size` bytes (power of two, >= 4 KiB,
- * <= 2 GiB for 32-bit), flags PCI_BAR_MEM_TYPE_64 and/or PCI_BAR_PREFETCH.
+ * <= 2 GiB for 32-bit), flags PCI_BAR_MEM_TYPE_64 and/or PCI_BAR_PREFETCH;
+ * or, flags PCI_BAR_IO alone, an I/O BAR of 4..256 bytes (power of two) in
+ * the 16-bit port space, decoded when Command's I/O enable is set.
  * A 64-bit BAR takes slots i and i+1. 0 or -EINVAL (bad index, size or
  * flags), -EBUSY (a slot is taken). */
 int pci_cfg_bar_init(struct pci_cfg *c, unsigned i, uint64_t size, unsigned flags);
 /* Preassign BAR i's address, as firmware would (no callback). 0 or
  * -EINVAL (no such BAR, addr not size-aligned, or above 4 GiB for 32-bit). */
 int pci_cfg_bar_set_addr(struct pci_cfg *c, unsigned i, uint64_t addr);
-/* True and *addr when BAR i decodes now: memory enable set, address
+/* True and *addr when BAR i decodes now: memory (I/O) enable set, address
  * non-zero, not the all-ones sizing pattern, and not wrapping. */
 bool pci_cfg_bar_addr(const struct pci_cfg *c, unsigned i, uint64_t *addr);
 

@@ -80,6 +80,20 @@ static void msix_vector_changed(void *opaque, unsigned v)
         t->routed[v] = true;
 }
 
+void virtio_pci_describe_irq(struct virtio_pci *t, unsigned q, char *buf, size_t len)
+{
+    pthread_mutex_lock(&t->irq_lock);
+    uint16_t vec = q < VIRTIO_MAX_QUEUES ? t->core.q[q].vector : 0xffff;
+    if (!msix_enabled(&t->msix))
+        snprintf(buf, len, "MSI-X off, isr %#x, INTx %s", t->isr, t->intx_level ? "high" : "low");
+    else if (vec >= t->nvec)
+        snprintf(buf, len, "no vector (%#x)", vec);
+    else
+        snprintf(buf, len, "vector %u%s%s%s", vec, msix_vector_masked(&t->msix, vec) ? " masked" : "",
+                 msix_pending(&t->msix, vec) ? " pending" : "", t->routed[vec] ? "" : " unrouted");
+    pthread_mutex_unlock(&t->irq_lock);
+}
+
 static void msix_deliver(void *opaque, unsigned v)
 {
     struct virtio_pci *t = opaque;
@@ -325,6 +339,15 @@ static void isr_read(struct virtio_pci *t, uint8_t *data, uint32_t len)
     pthread_mutex_unlock(&t->irq_lock);
 }
 
+/* A notify write at rel of the notify registers (mult bytes apart), from a
+ * vCPU that exited: only without an ioeventfd (tests), or a write of
+ * another width; the queue is the one whose register was written. */
+static void notify_write(struct virtio_pci *t, uint64_t rel, unsigned mult)
+{
+    if (rel % mult == 0 && rel / mult < t->dev->num_queues)
+        efd_signal(t->dev->notify_fd[rel / mult]);
+}
+
 void virtio_pci_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
 {
     struct virtio_pci *t = opaque;
@@ -343,11 +366,9 @@ void virtio_pci_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
         device_io(t, rel, data, len, is_write);
         return;
     case VPCI_NOTIFY:
-        /* Only reached without an ioeventfd (tests) or with a write of
-         * another width; the queue is the one whose address was written. */
-        if (is_write && rel % VPCI_NOTIFY_MULT == 0 && rel / VPCI_NOTIFY_MULT < t->dev->num_queues)
-            efd_signal(t->dev->notify_fd[rel / VPCI_NOTIFY_MULT]);
-        else if (!is_write)
+        if (is_write)
+            notify_write(t, rel, VPCI_NOTIFY_MULT);
+        else
             memset(data, 0, len);
         return;
     default:
@@ -362,34 +383,42 @@ void virtio_pci_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
 
 /* ---- config space ---- */
 
-/* Notify ioeventfds at the BAR's address: one per queue, 2-byte writes of
- * the queue index (what Linux's vp_notify writes). */
-static void ioeventfds_set(struct virtio_pci *t, bool assign)
+/* Notify ioeventfds at `base` (0: none): one per queue, 2-byte writes of
+ * the queue index (what Linux's vp_notify writes), in the I/O BAR's ports
+ * or BAR 0's notify page. */
+static void ioeventfds_set(struct virtio_pci *t, uint64_t base, bool assign)
 {
-    if (!t->hv || t->ioeventfds_assigned == assign || !t->bar_addr)
+    if (!t->hv || !base)
         return;
+    bool io = t->io_size != 0;
+    unsigned mult = io ? VPCI_IO_NOTIFY_MULT : VPCI_NOTIFY_MULT;
     for (unsigned q = 0; q < t->dev->num_queues; q++) {
-        uint64_t a = t->bar_addr + VPCI_NOTIFY + (uint64_t)q * VPCI_NOTIFY_MULT;
-        int r = hv_ioeventfd(t->hv, a, 2, true, q, t->dev->notify_fd[q], assign);
+        uint64_t a = base + (uint64_t)q * mult;
+        int r = hv_ioeventfd(t->hv, a, 2, !io, q, t->dev->notify_fd[q], assign);
         if (r < 0 && assign)
-            log_warn("%s: queue %u notify at 0x%llx exits (ioeventfd: %s)", t->core.name, q,
-                     (unsigned long long)a, strerror(-r));
+            log_warn("%s: queue %u notify at %s 0x%llx exits (ioeventfd: %s)", t->core.name, q,
+                     io ? "port" : "address", (unsigned long long)a, strerror(-r));
     }
-    t->ioeventfds_assigned = assign;
 }
 
-/* The host's lock held: BAR 0 moved, or memory decoding was switched. */
+/* The host's lock held: a BAR moved, or memory or I/O decoding was
+ * switched. The dispatchers read bar_addr/io_addr atomically. */
 static void bar_changed(void *opaque, struct pci_cfg *c)
 {
     struct virtio_pci *t = opaque;
-    uint64_t addr = 0;
+    uint64_t addr = 0, io = 0;
     if (!pci_cfg_bar_addr(c, 0, &addr))
         addr = 0;
-    if (addr == t->bar_addr)
-        return;
-    ioeventfds_set(t, false);
+    if (t->io_size && !pci_cfg_bar_addr(c, VPCI_IO_BAR, &io))
+        io = 0;
     __atomic_store_n(&t->bar_addr, addr, __ATOMIC_RELEASE);
-    ioeventfds_set(t, true);
+    __atomic_store_n(&t->io_addr, io, __ATOMIC_RELEASE);
+    uint64_t notify = t->io_size ? io : addr ? addr + VPCI_NOTIFY : 0;
+    if (notify == t->notify_addr)
+        return;
+    ioeventfds_set(t, t->notify_addr, false);
+    t->notify_addr = notify;
+    ioeventfds_set(t, notify, true);
 }
 
 /* VIRTIO_PCI_CAP_PCI_CFG: the driver picks bar/offset/length in the
@@ -411,8 +440,9 @@ static void pci_cfg_cap_io(void *opaque, struct pci_cfg *c, unsigned off, uint8_
     uint32_t boff = le32_load(c->data + cap + CAP_OFFSET);
     uint32_t blen = le32_load(c->data + cap + CAP_LENGTH);
     unsigned skip = off - (cap + CAP_PCI_CFG_DATA);
-    bool ok = bar == 0 && (blen == 1 || blen == 2 || blen == 4) && boff % blen == 0 &&
-              boff < VIRTIO_PCI_BAR_SIZE && skip == 0 && len >= blen;
+    bool io = t->io_size && bar == VPCI_IO_BAR;
+    bool ok = (bar == 0 || io) && (blen == 1 || blen == 2 || blen == 4) && boff % blen == 0 &&
+              boff < (io ? t->io_size : VIRTIO_PCI_BAR_SIZE) && skip == 0 && len >= blen;
     if (!ok) {
         if (!is_write)
             memset(data, 0, len);
@@ -420,7 +450,10 @@ static void pci_cfg_cap_io(void *opaque, struct pci_cfg *c, unsigned off, uint8_
     }
     if (!is_write)
         memset(data, 0, len);
-    virtio_pci_bar_io(t, boff, data, blen, is_write);
+    if (io)
+        virtio_pci_io_bar_io(t, boff, data, blen, is_write);
+    else
+        virtio_pci_bar_io(t, boff, data, blen, is_write);
 }
 
 /* A virtio vendor capability pointing at [off, off + len) of BAR 0. */
@@ -435,6 +468,41 @@ static int add_cap(struct virtio_pci *t, uint8_t type, unsigned caplen, uint32_t
     le32_store(p + CAP_OFFSET, off);
     le32_store(p + CAP_LENGTH, len);
     return at;
+}
+
+void virtio_pci_io_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
+{
+    struct virtio_pci *t = opaque;
+    if (is_write)
+        notify_write(t, off, VPCI_IO_NOTIFY_MULT);
+    else
+        memset(data, 0, len);
+}
+
+uint32_t virtio_pci_io_bar_size(const struct virtio_dev *d)
+{
+    uint32_t need = VPCI_IO_NOTIFY_MULT * (uint32_t)d->num_queues, size = 4;
+    while (size < need)
+        size *= 2;
+    return size;
+}
+
+int virtio_pci_use_io_notify(struct virtio_pci *t, uint64_t io_addr)
+{
+    uint32_t size = virtio_pci_io_bar_size(t->dev);
+    int r;
+    if (t->io_size || t->notify_cap <= 0)
+        return -EINVAL;
+    if ((r = pci_cfg_bar_init(&t->cfg, VPCI_IO_BAR, size, PCI_BAR_IO)) < 0 ||
+        (r = pci_cfg_bar_set_addr(&t->cfg, VPCI_IO_BAR, io_addr)) < 0)
+        return r;
+    uint8_t *p = t->cfg.data + t->notify_cap;
+    p[CAP_BAR] = VPCI_IO_BAR;
+    le32_store(p + CAP_OFFSET, 0);
+    le32_store(p + CAP_LENGTH, VPCI_IO_NOTIFY_MULT * t->dev->num_queues);
+    le32_store(p + CAP_NOTIFY_MULT, VPCI_IO_NOTIFY_MULT);
+    t->io_size = size;
+    return 0;
 }
 
 int virtio_pci_init(struct virtio_pci *t, struct virtio_dev *d, struct hv_vm *hv, uint8_t slot,
@@ -472,7 +540,7 @@ int virtio_pci_init(struct virtio_pci *t, struct virtio_dev *d, struct hv_vm *hv
         return r;
     int notify;
     if ((r = add_cap(t, CAP_COMMON, 16, VPCI_COMMON, VPCI_COMMON_LEN)) < 0 ||
-        (r = notify = add_cap(t, CAP_NOTIFY, 20, VPCI_NOTIFY, VPCI_NOTIFY_MULT * d->num_queues)) < 0 ||
+        (r = notify = t->notify_cap = add_cap(t, CAP_NOTIFY, 20, VPCI_NOTIFY, VPCI_NOTIFY_MULT * d->num_queues)) < 0 ||
         (r = add_cap(t, CAP_ISR, 16, VPCI_ISR, 1)) < 0 ||
         (d->config_size && (r = add_cap(t, CAP_DEVICE, 16, VPCI_DEVICE, d->config_size)) < 0) ||
         (r = t->pci_cfg_cap = add_cap(t, CAP_PCI_CFG, 20, 0, 0)) < 0)
@@ -513,7 +581,8 @@ void virtio_pci_destroy(struct virtio_pci *t)
     transport_reset(t);
     pthread_mutex_unlock(&t->lock);
     virtio_core_fini(&t->core);
-    ioeventfds_set(t, false);
+    ioeventfds_set(t, t->notify_addr, false);
+    t->notify_addr = 0;
     for (unsigned v = 0; v < VIRTIO_PCI_MAX_VECTORS; v++) {
         if (t->irqfd_assigned[v])
             hv_irqfd(t->hv, t->msi_first + v, t->irq_fd[v], false);

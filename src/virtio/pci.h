@@ -12,6 +12,11 @@
  *   0x4000  MSI-X table (one vector per queue plus one for config)
  *   0x5000  MSI-X pending bit array
  *
+ * On x86 the notify registers move to an I/O BAR (BAR 2, queue q at port
+ * + 2 q; virtio_pci_use_io_notify): a port write exits to KVM with its
+ * port and value decoded, where an MMIO write has to be decoded by KVM's
+ * instruction emulator first (on AMD always, nested everywhere).
+ *
  * Interrupts: with MSI-X enabled, vector v is a KVM irqfd on GSI
  * msi_first + v, whose MSI route follows the guest's table entry; a queue
  * interrupt costs no exit at all (no ISR read, no ack). A masked vector
@@ -46,6 +51,8 @@ enum {
     VPCI_MSIX_TABLE = 0x4000, VPCI_MSIX_PBA = 0x5000, VPCI_REGION = 0x1000,
 };
 #define VPCI_NOTIFY_MULT 4
+#define VPCI_IO_BAR      2      /* the I/O BAR of the notify registers */
+#define VPCI_IO_NOTIFY_MULT 2
 
 /* struct virtio_pci_common_cfg offsets */
 enum {
@@ -67,6 +74,7 @@ struct virtio_pci {
     unsigned nvec;                  /* num_queues + 1 */
     struct pci_cfg cfg;             /* config space (under the host's lock) */
     int pci_cfg_cap;                /* offset of the VIRTIO_PCI_CAP_PCI_CFG window */
+    int notify_cap;                 /* offset of the notify capability */
 
     pthread_mutex_t lock;           /* register state below */
     struct virtio_core core;
@@ -84,7 +92,9 @@ struct virtio_pci {
     bool routed[VIRTIO_PCI_MAX_VECTORS];   /* an MSI route is installed */
 
     uint64_t bar_addr;              /* where BAR 0 decodes now, 0: nowhere */
-    bool ioeventfds_assigned;       /* at bar_addr + VPCI_NOTIFY */
+    uint32_t io_size;               /* the notify I/O BAR's size, 0: none (notify in BAR 0) */
+    uint64_t io_addr;               /* where it decodes now, 0: nowhere */
+    uint64_t notify_addr;           /* where the notify ioeventfds are, 0: none */
 };
 
 /* Put dev on a virtio-pci function in `slot` with its BAR placed at
@@ -95,8 +105,17 @@ struct virtio_pci {
  * virtio_pci_bar_io. 0 or -errno. */
 int virtio_pci_init(struct virtio_pci *t, struct virtio_dev *dev, struct hv_vm *hv, uint8_t slot,
                     uint64_t bar_addr, uint32_t intx_gsi, uint32_t msi_first);
+/* Move the notify registers to an I/O BAR preassigned at port io_addr
+ * (its size: virtio_pci_io_bar_size), before the guest runs. 0 or -errno. */
+int virtio_pci_use_io_notify(struct virtio_pci *t, uint64_t io_addr);
+uint32_t virtio_pci_io_bar_size(const struct virtio_dev *d);
+/* An access at offset off of the notify I/O BAR (bus_io_fn signature). */
+void virtio_pci_io_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
 /* An access at offset off of BAR 0 (bus_io_fn signature; opaque = t). */
 void virtio_pci_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+/* For a debug dump: queue q's MSI-X vector and its state (masked,
+ * pending, routed) or the INTx state when MSI-X is off. */
+void virtio_pci_describe_irq(struct virtio_pci *t, unsigned q, char *buf, size_t len);
 /* Reset and destroy the device, release irqfds, ioeventfds, routes. */
 void virtio_pci_destroy(struct virtio_pci *t);
 #endif

@@ -373,6 +373,20 @@ void virtq_disable_notify(struct virtq *q)
         guest_store16(used_flags(q), VIRTQ_USED_F_NO_NOTIFY);
 }
 
+void virtq_describe(const struct virtq *q, char *buf, size_t len)
+{
+    if (!q->avail_hva || !q->used_hva) {
+        snprintf(buf, len, "size %u, not set up", q->size);
+        return;
+    }
+    snprintf(buf, len, "size %u last_avail %u used %u signalled %u%s%s | driver: avail idx %u "
+             "flags %#x used_event %u | device: used idx %u flags %#x avail_event %u",
+             q->size, q->last_avail, q->used_idx, q->signalled_used,
+             q->signalled_valid ? "" : " (invalid)", q->broken ? " BROKEN" : "",
+             guest_load16(avail_idx(q)), guest_load16(avail_flags(q)), guest_load16(used_event(q)),
+             guest_load16(used_idx(q)), guest_load16(used_flags(q)), guest_load16(avail_event(q)));
+}
+
 bool virtq_has_avail(const struct virtq *q)
 {
     if (unlikely(q->broken || !q->avail_hva))

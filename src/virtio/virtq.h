@@ -63,6 +63,10 @@ struct virtq_elem {
     struct iovec iov[VIRTQ_MAX_IOV]; /* host addresses inside guest RAM */
 };
 
+/* One line of the queue's state for a debug dump: the device's indices and
+ * what the driver's rings say now (read unsynchronised: a snapshot). */
+void virtq_describe(const struct virtq *q, char *buf, size_t len);
+
 /* Check the ring addresses/size and reset the device state. 0, or -EINVAL
  * (queue not usable: bad size, misaligned or outside RAM). */
 int virtq_init(struct virtq *q);

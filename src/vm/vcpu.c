@@ -6,7 +6,15 @@
  * thread. A vCPU about to enter the guest either sees the request bit, or
  * enters with immediate_exit set (KVM_RUN returns at once), or is already
  * inside and is interrupted by the signal. immediate_exit is cleared only
- * after KVM_RUN reported the interruption, before the request is re-read. */
+ * after KVM_RUN reported the interruption, before the request is re-read.
+ *
+ * The kick signal is never delivered, so the library installs no handler:
+ * a vCPU thread blocks every signal, and KVM_SET_SIGNAL_MASK lets the kick
+ * signal through only while the thread is inside KVM_RUN, where a pending
+ * one makes KVM_RUN return EINTR without running a handler (KVM keeps the
+ * thread's own mask as real_blocked, so a signal whose default action
+ * would kill the process does not). The thread then takes the pending
+ * kicks off with sigtimedwait. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,18 +29,26 @@ static int kick_signal(void)
     return SIGRTMIN + 1;
 }
 
-static void kick_handler(int sig)
+/* On the vCPU thread, before its first KVM_RUN: inside the guest the
+ * thread's mask (everything but what libc keeps for itself, e.g. the
+ * set*id broadcast, which must never wait for a guest) minus the kick. */
+static int vcpu_signals_setup(struct vcpu *v)
 {
-    (void)sig;  /* only interrupts KVM_RUN */
+    sigset_t in_guest;
+    pthread_sigmask(SIG_BLOCK, NULL, &in_guest);
+    sigdelset(&in_guest, kick_signal());
+    return hv_vcpu_set_sigmask(v->hv, &in_guest);
 }
 
-int vcpu_signal_init(void)
+/* Take every pending kick off this thread (they are blocked here). */
+static void kick_drain(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = kick_handler;
-    sigemptyset(&sa.sa_mask);
-    return sigaction(kick_signal(), &sa, NULL) < 0 ? -errno : 0;
+    sigset_t kick;
+    sigemptyset(&kick);
+    sigaddset(&kick, kick_signal());
+    const struct timespec zero = { 0, 0 };
+    while (sigtimedwait(&kick, NULL, &zero) > 0 || errno == EINTR)
+        ;
 }
 
 /* A thread that marked itself exited (under vm->lock, see the end of
@@ -106,12 +122,13 @@ static void *vcpu_thread(void *arg)
 {
     struct vcpu *v = arg;
     struct vm *vm = v->vm;
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, kick_signal());
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-
     struct hv_exit e;
+    int sr = vcpu_signals_setup(v);
+    if (sr < 0) {
+        char why[128];
+        snprintf(why, sizeof(why), "KVM_SET_SIGNAL_MASK failed: %s", strerror(-sr));
+        vcpu_fatal(v, why);
+    }
     for (;;) {
         if (atomic_load_explicit(&vm->request, memory_order_acquire) && vcpu_check_requests(v))
             break;
@@ -139,6 +156,7 @@ static void *vcpu_thread(void *arg)
             break;
         case HV_EXIT_INTR:
             hv_vcpu_kick_clear(v->hv);
+            kick_drain();
             break;
         case HV_EXIT_POWEROFF:
             vm_end(vm, ARCVMM_EXIT_POWEROFF, NULL);
@@ -163,9 +181,14 @@ static void *vcpu_thread(void *arg)
     return NULL;
 }
 
+/* The thread starts with every signal blocked (see the top). */
 int vcpu_start(struct vcpu *v)
 {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r)
         return -r;
     v->thread_started = true;

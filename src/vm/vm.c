@@ -1,6 +1,7 @@
 /* The public library API (include/arcvmm.h) and the VM lifecycle:
  * CREATED -> RUNNING <-> PAUSED -> STOPPED. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,6 @@
 #include "vm/devices.h"
 #include "vm/vm.h"
 
-#define ARCVMM_VERSION "0.1.0"
 #define STOP_TIMEOUT_S  5    /* bound on joining vCPU threads */
 #define PAUSE_TIMEOUT_S 5    /* bound on waiting for every vCPU to park */
 #define PAUSE_FLUSH_MS  1000 /* bound on pause writing queued console output */
@@ -29,15 +29,69 @@ const char *arcvmm_version(void)
     return ARCVMM_VERSION;
 }
 
-void arcvmm_config_init(struct arcvmm_config *cfg)
+/* The end of the last field of the first arcvmm_config: a program's
+ * cfg->size is at least this. Fields added later come after it, and this
+ * stays as it is (it is what the oldest program passes). */
+#define CONFIG_SIZE_V0 (offsetof(struct arcvmm_config, mem_merge) + sizeof(int))
+
+static void config_defaults(struct arcvmm_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
+    cfg->size = sizeof(*cfg);
     cfg->cpus = 1;
     cfg->memory_mib = 256;
     cfg->console = ARCVMM_CONSOLE_STDIO;
     cfg->console_in_fd = 0;
     cfg->console_out_fd = 1;
     cfg->transport = ARCVMM_TRANSPORT_DEFAULT;
+}
+
+/* Copy the first n bytes of src (a struct of this library's size or
+ * another) to dst of dst_size bytes, zero the rest of dst. */
+static void copy_sized(void *dst, size_t dst_size, const void *src, size_t n)
+{
+    size_t k = n < dst_size ? n : dst_size;
+    memcpy(dst, src, k);
+    memset((char *)dst + k, 0, dst_size - k);
+}
+
+int arcvmm_config_init_size(struct arcvmm_config *cfg, size_t size)
+{
+    if (size < offsetof(struct arcvmm_config, size) + sizeof(cfg->size))
+        return -EINVAL;
+    struct arcvmm_config d;
+    config_defaults(&d);
+    copy_sized(cfg, size, &d, sizeof(d));
+    cfg->size = size;
+    return 0;
+}
+
+/* The program's config (of cfg->size bytes) as this library's struct:
+ * fields it does not have keep their defaults. */
+static int config_take(const struct arcvmm_config *cfg, struct arcvmm_config *out,
+                       char *err, size_t errlen)
+{
+    config_defaults(out);
+    if (cfg->size < CONFIG_SIZE_V0) {
+        snprintf(err, errlen, "config: size %zu is not an arcvmm_config's (at least %zu): "
+                 "make it with arcvmm_config_init", cfg->size, (size_t)CONFIG_SIZE_V0);
+        return -EINVAL;
+    }
+    const unsigned char *extra = (const unsigned char *)cfg + sizeof(*cfg);
+    for (size_t i = sizeof(*cfg); i < cfg->size; i++, extra++)
+        if (*extra) {
+            snprintf(err, errlen, "config: a field this library (arcvmm %s) does not know "
+                     "is set, at byte %zu of %zu", ARCVMM_VERSION, i, cfg->size);
+            return -E2BIG;
+        }
+    memcpy(out, cfg, cfg->size < sizeof(*out) ? cfg->size : sizeof(*out));
+    out->size = sizeof(*out);
+    if (out->flags & ~ARCVMM_F_ALL) {
+        snprintf(err, errlen, "flags: 0x%x has bits this library does not know (0x%x)",
+                 out->flags, out->flags & ~ARCVMM_F_ALL);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 int arcvmm_max_cpus(void)
@@ -144,9 +198,11 @@ static int check_config(const struct arcvmm_config *cfg, char *err, size_t errle
         snprintf(err, errlen, "memory: 0 MiB is not enough for a guest");
         return -EINVAL;
     }
-    if (file_check("kernel", cfg->kernel, VM_MAX_IMAGE_BYTES, err, errlen) < 0 ||
-        (cfg->initrd && file_check("initrd", cfg->initrd, VM_MAX_IMAGE_BYTES, err, errlen) < 0))
-        return -EINVAL;
+    int r = file_check("kernel", cfg->kernel, VM_MAX_IMAGE_BYTES, err, errlen);
+    if (r < 0)
+        return r;
+    if (cfg->initrd && (r = file_check("initrd", cfg->initrd, VM_MAX_IMAGE_BYTES, err, errlen)) < 0)
+        return r;
     struct sysinfo si;
     if (sysinfo(&si) == 0) {
         uint64_t host_mib = (uint64_t)si.totalram * si.mem_unit >> 20;
@@ -200,12 +256,14 @@ static void console_quit(void *opaque)
     vm_end(opaque, ARCVMM_EXIT_STOPPED, "stopped from the console (Ctrl-A x)");
 }
 
-int arcvmm_create(const struct arcvmm_config *cfg, struct arcvmm **out, char *err, size_t errlen)
+int arcvmm_create(const struct arcvmm_config *ucfg, struct arcvmm **out, char *err, size_t errlen)
 {
     *out = NULL;
     err[0] = '\0';
-    int r = check_config(cfg, err, errlen);
-    if (r < 0)
+    struct arcvmm_config full;
+    const struct arcvmm_config *cfg = &full;
+    int r = config_take(ucfg, &full, err, errlen);
+    if (r < 0 || (r = check_config(cfg, err, errlen)) < 0)
         return r;
     struct arcvmm *a = calloc(1, sizeof(*a));
     if (!a) {
@@ -227,10 +285,6 @@ int arcvmm_create(const struct arcvmm_config *cfg, struct arcvmm **out, char *er
     if (vm->exit_efd < 0) {
         r = vm->exit_efd;
         snprintf(err, errlen, "eventfd: %s", strerror(-r));
-        goto fail;
-    }
-    if ((r = vcpu_signal_init()) < 0) {
-        snprintf(err, errlen, "signal setup: %s", strerror(-r));
         goto fail;
     }
     if ((r = hv_vm_create(&vm->hv, err, errlen)) < 0)
@@ -345,7 +399,7 @@ int arcvmm_pause(struct arcvmm *a)
     struct vm *vm = to_vm(a);
     pthread_mutex_lock(&vm->lock);
     if (vm->state != ARCVMM_RUNNING || vm->ended) {
-        int r = vm->state == ARCVMM_PAUSED ? 0 : -EINVAL;
+        int r = vm->state == ARCVMM_PAUSED && !vm->ended ? 0 : -EINVAL;
         pthread_mutex_unlock(&vm->lock);
         return r;
     }
@@ -378,7 +432,9 @@ int arcvmm_resume(struct arcvmm *a)
     struct vm *vm = to_vm(a);
     pthread_mutex_lock(&vm->lock);
     int r = 0;
-    if (vm->state == ARCVMM_PAUSED) {
+    if (vm->ended) {
+        r = -EINVAL;        /* nothing to resume: the VM has ended */
+    } else if (vm->state == ARCVMM_PAUSED) {
         devmgr_resume(&vm->devs);
         atomic_fetch_and(&vm->request, ~VM_REQ_PAUSE);
         vm->state = ARCVMM_RUNNING;
@@ -434,7 +490,7 @@ int arcvmm_stop(struct arcvmm *a)
     return r;
 }
 
-int arcvmm_wait(struct arcvmm *a, struct arcvmm_exit *ex)
+int arcvmm_wait_size(struct arcvmm *a, struct arcvmm_exit *ex, size_t size)
 {
     struct vm *vm = to_vm(a);
     pthread_mutex_lock(&vm->lock);
@@ -445,21 +501,27 @@ int arcvmm_wait(struct arcvmm *a, struct arcvmm_exit *ex)
     while (!vm->ended)
         pthread_cond_wait(&vm->cond, &vm->lock);
     if (ex)
-        *ex = vm->exit;
+        copy_sized(ex, size, &vm->exit, sizeof(vm->exit));
     pthread_mutex_unlock(&vm->lock);
     return arcvmm_stop(a);
 }
 
-int arcvmm_get_stats(struct arcvmm *a, struct arcvmm_stats *st)
+int arcvmm_get_stats_size(struct arcvmm *a, struct arcvmm_stats *st, size_t size)
 {
     struct vm *vm = to_vm(a);
-    memset(st, 0, sizeof(*st));
+    struct arcvmm_stats s = { 0 };
     for (int i = 0; i < vm->ncpus; i++) {
-        st->exits += atomic_load(&vm->vcpus[i].exits);
-        st->pio_exits += atomic_load(&vm->vcpus[i].pio_exits);
-        st->mmio_exits += atomic_load(&vm->vcpus[i].mmio_exits);
+        s.exits += atomic_load(&vm->vcpus[i].exits);
+        s.pio_exits += atomic_load(&vm->vcpus[i].pio_exits);
+        s.mmio_exits += atomic_load(&vm->vcpus[i].mmio_exits);
     }
+    copy_sized(st, size, &s, sizeof(s));
     return 0;
+}
+
+void arcvmm_dump_queues(struct arcvmm *a, int fd)
+{
+    devmgr_dump(&to_vm(a)->devs, fd);
 }
 
 int arcvmm_exit_fd(const struct arcvmm *a)
@@ -467,11 +529,13 @@ int arcvmm_exit_fd(const struct arcvmm *a)
     return a->vm.exit_efd;
 }
 
+/* vm->state is the lifecycle (STOPPED once the threads are joined); the
+ * caller is told STOPPED as soon as the VM has ended. */
 enum arcvmm_state arcvmm_get_state(struct arcvmm *a)
 {
     struct vm *vm = to_vm(a);
     pthread_mutex_lock(&vm->lock);
-    enum arcvmm_state s = vm->state;
+    enum arcvmm_state s = vm->ended ? ARCVMM_STOPPED : vm->state;
     pthread_mutex_unlock(&vm->lock);
     return s;
 }

@@ -70,6 +70,4 @@ int vcpu_start(struct vcpu *v);
 /* Interrupt the vCPU if it is inside the guest. Caller holds vm->lock,
  * which keeps the thread from being joined under the kick. */
 void vcpu_kick(struct vcpu *v);
-/* Process-wide: install the (empty) handler for the kick signal. */
-int vcpu_signal_init(void);
 #endif

@@ -9,7 +9,7 @@
  * as it was; the configuration stays within its bounds (1..32 vCPUs, at
  * most 8 drives, one root drive, NUL-terminated strings); a built config
  * has a kernel, <= 8 disks and a NUL-terminated command line.
- * arcvmm_version and arcvmm_config_init are stubbed here: the library's
+ * arcvmm_version and arcvmm_config_init_size are stubbed here: the library's
  * vm.c would pull in the whole VMM. */
 #include <errno.h>
 #include <jansson.h>
@@ -27,12 +27,16 @@ const char *arcvmm_version(void)
     return "0.0.0-fuzz";
 }
 
-void arcvmm_config_init(struct arcvmm_config *cfg)
+int arcvmm_config_init_size(struct arcvmm_config *cfg, size_t size)
 {
+    if (size != sizeof(*cfg))
+        abort();
     memset(cfg, 0, sizeof(*cfg));
+    cfg->size = size;
     cfg->cpus = 1;
     cfg->memory_mib = 256;
     cfg->console_out_fd = 1;
+    return 0;
 }
 
 static void check_cfg(const struct api_vmcfg *c)

@@ -196,7 +196,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct virtio_pci t;
     if (virtio_pci_init(&t, &f.d, NULL, 1, 0x100000000ULL, 16, 24) < 0)
         abort();
-    uint8_t cmd[2] = { 0x06, 0 };           /* memory decoding, bus master */
+    /* the first byte picks x86's layout (notify in an I/O BAR) or arm64's */
+    if (size && (data[0] & 0x80) && virtio_pci_use_io_notify(&t, 0xc000) < 0)
+        abort();
+    uint8_t cmd[2] = { 0x07, 0 };           /* I/O and memory decoding, bus master */
     pci_cfg_write(&t.cfg, 0x04, cmd, 2);
 
     for (size_t i = 0; i + 8 <= size; i += 8) {
@@ -230,7 +233,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     efd_drain(t.irq_fd[k]);
             }
             break;
-        default:
+        case 3:                             /* the notify I/O BAR, if any */
+            if (t.io_size)
+                virtio_pci_io_bar_io(&t, off % t.io_size, buf,
+                                     len <= t.io_size - off % t.io_size ? len : 1, w);
             break;
         }
         check(&f, &t);

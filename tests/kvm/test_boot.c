@@ -320,8 +320,9 @@ static void t_console_unread_pause(void)
     kt_destroy(&t);
 }
 
-/* A VM with its console on a terminal (a pty): raw mode while it runs. */
-static int tty_vm(const char *cmdline, int *m, int *sl, struct arcvmm **vm)
+/* A VM with its console on a terminal (a pty); flags ARCVMM_F_TTY_RAW:
+ * raw mode while it runs. */
+static int tty_vm(const char *cmdline, uint32_t flags, int *m, int *sl, struct arcvmm **vm)
 {
     *m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (*m < 0 || grantpt(*m) || unlockpt(*m))
@@ -338,6 +339,7 @@ static int tty_vm(const char *cmdline, int *m, int *sl, struct arcvmm **vm)
     c.memory_mib = 64;
     c.console_in_fd = *sl;
     c.console_out_fd = *sl;
+    c.flags = flags;
     char err[256];
     int r = arcvmm_create(&c, vm, err, sizeof(err));
     if (r < 0)
@@ -362,13 +364,13 @@ static bool tty_expect(int m, char *buf, size_t cap, size_t *len, const char *ne
     return true;
 }
 
-/* On a terminal: raw mode (restored at the end), input through the loop,
- * Ctrl-A Ctrl-A passes one Ctrl-A to the guest. */
+/* On a terminal with ARCVMM_F_TTY_RAW: raw mode (restored at the end),
+ * input through the loop, Ctrl-A Ctrl-A passes one Ctrl-A to the guest. */
 static void t_console_tty_input(void)
 {
     int m, sl;
     struct arcvmm *vm;
-    CHECK(tty_vm("echo", &m, &sl, &vm) == 0);
+    CHECK(tty_vm("echo", ARCVMM_F_TTY_RAW, &m, &sl, &vm) == 0);
     struct termios tio;
     CHECK(tcgetattr(sl, &tio) == 0);
     CHECK(!(tio.c_lflag & ICANON));
@@ -393,7 +395,7 @@ static void t_console_tty_quit(void)
 {
     int m, sl;
     struct arcvmm *vm;
-    CHECK(tty_vm("counter=20000", &m, &sl, &vm) == 0);
+    CHECK(tty_vm("counter=20000", ARCVMM_F_TTY_RAW, &m, &sl, &vm) == 0);
     CHECK(arcvmm_start(vm) == 0);
     char buf[65536];
     size_t len = 0;
@@ -410,6 +412,37 @@ static void t_console_tty_quit(void)
         fprintf(stderr, "  exit reason %d (%s)\n", ex.reason, ex.message);
     CHECK_EQ(ex.reason, ARCVMM_EXIT_STOPPED);
     CHECK(strstr(ex.message, "Ctrl-A x") != NULL);
+    close(sl);
+    close(m);
+}
+
+/* Without ARCVMM_F_TTY_RAW the terminal is the program's: its settings
+ * are never touched, and Ctrl-A x is just input for the guest. */
+static void t_console_tty_untouched(void)
+{
+    int m, sl;
+    struct arcvmm *vm;
+    CHECK(tty_vm("echo", 0, &m, &sl, &vm) == 0);
+    struct termios before, during, after;     /* zeroed: memcmp sees the padding */
+    memset(&before, 0, sizeof(before));
+    memset(&during, 0, sizeof(during));
+    memset(&after, 0, sizeof(after));
+    CHECK(tcgetattr(sl, &before) == 0);
+    CHECK(before.c_lflag & ICANON);     /* a fresh pty is cooked */
+    CHECK(arcvmm_start(vm) == 0);
+    CHECK(tcgetattr(sl, &during) == 0);
+    CHECK(!memcmp(&before, &during, sizeof(before)));
+    CHECK(write(m, "a\x01x\n", 4) == 4);   /* cooked: the line goes out at the newline */
+    char buf[4096];
+    size_t len = 0;
+    bool seen = tty_expect(m, buf, sizeof(buf), &len, "testguest: echo a\x01x");
+    struct arcvmm_exit ex;
+    CHECK(arcvmm_wait(vm, &ex) == 0);
+    CHECK(tcgetattr(sl, &after) == 0);
+    arcvmm_destroy(vm);
+    CHECK(seen);
+    CHECK_EQ(ex.reason, ARCVMM_EXIT_POWEROFF);  /* not ended by the Ctrl-A x */
+    CHECK(!memcmp(&before, &after, sizeof(before)));
     close(sl);
     close(m);
 }
@@ -435,5 +468,6 @@ int main(void)
     RUN(t_console_unread_pause);
     RUN(t_console_tty_input);
     RUN(t_console_tty_quit);
+    RUN(t_console_tty_untouched);
     return harness_done();
 }

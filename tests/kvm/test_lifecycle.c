@@ -8,6 +8,7 @@
  * was already joined, and a join of a thread that is being or was joined,
  * (both undefined behaviour) are refused and counted instead of reaching
  * glibc. */
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -240,6 +241,90 @@ static void t_two_vms(void)
     kt_destroy(&b);
 }
 
+/* The state says the VM ended as soon as the guest powered off, before
+ * anyone called arcvmm_wait; pause and resume are refused from then on. */
+static void t_state_after_guest_exit(void)
+{
+    struct kt t;
+    CHECK(kt_create(&t, IMG_A, "hello", 1, 64) == 0);
+    CHECK_EQ(arcvmm_get_state(t.vm), ARCVMM_CREATED);
+    CHECK(arcvmm_start(t.vm) == 0);
+    struct pollfd p = { .fd = arcvmm_exit_fd(t.vm), .events = POLLIN };
+    CHECK(poll(&p, 1, KT_TIMEOUT_MS) == 1);     /* the guest powers off by itself */
+    CHECK_EQ(arcvmm_get_state(t.vm), ARCVMM_STOPPED);
+    CHECK(arcvmm_pause(t.vm) < 0);
+    CHECK(arcvmm_resume(t.vm) < 0);
+    struct arcvmm_exit ex;
+    CHECK(kt_wait(&t, &ex) == 0);
+    CHECK_EQ(ex.reason, ARCVMM_EXIT_POWEROFF);
+    CHECK_EQ(arcvmm_get_state(t.vm), ARCVMM_STOPPED);
+    kt_destroy(&t);
+}
+
+/* No process-wide side effect: creating, pausing and stopping a VM (every
+ * vCPU is kicked) leaves the kick signal's disposition SIG_DFL -- which
+ * would kill the process if the kick were ever delivered -- SIGPIPE's as
+ * it was, and this thread's mask as it was. */
+static void t_no_signal_side_effects(void)
+{
+    struct sigaction kick0, pipe0, kick1, pipe1;
+    sigset_t mask0, mask1;
+    CHECK(sigaction(SIGRTMIN + 1, NULL, &kick0) == 0);
+    CHECK(sigaction(SIGPIPE, NULL, &pipe0) == 0);
+    CHECK(pthread_sigmask(SIG_BLOCK, NULL, &mask0) == 0);
+    CHECK(kick0.sa_handler == SIG_DFL);
+    struct kt t;
+    CHECK(kt_create(&t, IMG_A, "counter=20000", 2, 64) == 0);
+    CHECK(arcvmm_start(t.vm) == 0);
+    CHECK(kt_expect(&t, "testguest: tick 1"));
+    for (int i = 0; i < 3; i++) {
+        CHECK(arcvmm_pause(t.vm) == 0);
+        CHECK(arcvmm_resume(t.vm) == 0);
+    }
+    CHECK(arcvmm_stop(t.vm) == 0);
+    CHECK(sigaction(SIGRTMIN + 1, NULL, &kick1) == 0);
+    CHECK(sigaction(SIGPIPE, NULL, &pipe1) == 0);
+    CHECK(pthread_sigmask(SIG_BLOCK, NULL, &mask1) == 0);
+    CHECK(kick1.sa_handler == SIG_DFL);
+    CHECK(pipe1.sa_handler == pipe0.sa_handler);
+    for (int sig = 1; sig < SIGRTMAX; sig++)
+        CHECK_EQ(sigismember(&mask1, sig), sigismember(&mask0, sig));
+    kt_destroy(&t);
+}
+
+/* A console pipe whose reader is gone raises no SIGPIPE in the program
+ * (SIGPIPE keeps its default action here, which would end the test):
+ * neither on the loop thread while the guest runs nor on this thread
+ * when stop writes the last of the output. */
+static void t_console_reader_gone(void)
+{
+    struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+    sigemptyset(&dfl.sa_mask);
+    CHECK(sigaction(SIGPIPE, &dfl, &old) == 0);
+    struct kt t;
+    CHECK(kt_create(&t, IMG_A, "counter=20000", 1, 64) == 0);
+    CHECK(arcvmm_start(t.vm) == 0);
+    CHECK(kt_expect(&t, "testguest: tick 1"));
+    close(t.out_rd);
+    t.out_rd = -1;
+    /* The loop's next write fails with EPIPE: output is discarded. */
+    struct vm *vm = (struct vm *)t.vm;
+    long long end = kt_now_ms() + KT_TIMEOUT_MS;
+    bool dead = false;
+    while (!dead && kt_now_ms() < end) {
+        pthread_mutex_lock(&vm->console.mu);
+        dead = vm->console.out_dead;
+        pthread_mutex_unlock(&vm->console.mu);
+        if (!dead)
+            sched_yield();
+    }
+    CHECK(dead);
+    CHECK(arcvmm_stop(t.vm) == 0);
+    CHECK_EQ(arcvmm_get_state(t.vm), ARCVMM_STOPPED);
+    kt_destroy(&t);
+    CHECK(sigaction(SIGPIPE, &old, NULL) == 0);
+}
+
 /* ---- arcvmm_stop racing kicks ---- */
 
 struct race {
@@ -349,5 +434,8 @@ int main(void)
     RUN(t_destroy_running);
     RUN(t_two_vms);
     RUN(t_stop_races_kicks);
+    RUN(t_state_after_guest_exit);
+    RUN(t_no_signal_side_effects);
+    RUN(t_console_reader_gone);
     return harness_done();
 }

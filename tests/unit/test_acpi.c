@@ -367,6 +367,7 @@ static struct devmgr_desc desc_pci(void)
         .bus_start = 0, .bus_end = 0,
         .mmio32_base = X86_PCI_MMIO32_BASE, .mmio32_size = X86_PCI_MMIO32_SIZE,
         .mmio64_base = MMIO64_BASE, .mmio64_size = X86_PCI_MMIO64_SIZE,
+        .pio_base = X86_PCI_PIO_BASE, .pio_size = X86_PCI_PIO_SIZE,
         .intx = { { 1, 16 }, { 2, 17 }, { 3, 18 } },
         .nintx = 3,
     };
@@ -444,17 +445,26 @@ static void t_pci_tables(void)
     CHECK_EQ(memfind(dsdt, dlen, seg, sizeof(seg)), 1);
     CHECK_EQ(memfind(dsdt, dlen, bbn, sizeof(bbn)), 1);
 
-    /* _CRS: WordBusNumber 0..0, IO 0xcf8/8, DWordMemory (non-cacheable)
-     * and QWordMemory (prefetchable) windows, in that order. */
-    uint8_t crs[16 + 8 + 26 + 46] = {
+    /* _CRS: WordBusNumber 0..0, IO 0xcf8/8, WordIO (the I/O BAR window),
+     * DWordMemory (non-cacheable) and QWordMemory (prefetchable) windows,
+     * in that order. */
+    uint8_t crs[16 + 8 + 16 + 26 + 46] = {
         0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00,
         0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08,
-        0x87, 0x17, 0x00, 0x00, 0x0c, 0x01,
+        0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03,
     };
-    put_le(crs + 24 + 10, X86_PCI_MMIO32_BASE, 4);
-    put_le(crs + 24 + 14, X86_PCI_MMIO32_BASE + X86_PCI_MMIO32_SIZE - 1, 4);
-    put_le(crs + 24 + 22, X86_PCI_MMIO32_SIZE, 4);
-    uint8_t *q = crs + 50;
+    put_le(crs + 24 + 8, X86_PCI_PIO_BASE, 2);
+    put_le(crs + 24 + 10, X86_PCI_PIO_BASE + X86_PCI_PIO_SIZE - 1, 2);
+    put_le(crs + 24 + 14, X86_PCI_PIO_SIZE, 2);
+    uint8_t *m = crs + 40;
+    m[0] = 0x87;
+    m[1] = 0x17;
+    m[4] = 0x0c;
+    m[5] = 0x01;
+    put_le(m + 10, X86_PCI_MMIO32_BASE, 4);
+    put_le(m + 14, X86_PCI_MMIO32_BASE + X86_PCI_MMIO32_SIZE - 1, 4);
+    put_le(m + 22, X86_PCI_MMIO32_SIZE, 4);
+    uint8_t *q = crs + 66;
     q[0] = 0x8a;
     q[1] = 0x2b;
     q[4] = 0x0c;
@@ -648,6 +658,9 @@ static void iasl_check_pci(const char *dir)
                 strstr(dsl, "EisaId (\"PNP0A03\")") && strstr(dsl, "Device (MRES)") &&
                 strstr(dsl, "EisaId (\"PNP0C02\")") &&
                 strstr(dsl, "WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode") &&
+                strstr(dsl, "WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange") &&
+                strstr(dsl, "0xC000,             // Range Minimum") &&
+                strstr(dsl, "0xFFFF,             // Range Maximum") &&
                 strstr(dsl, "DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, "
                             "NonCacheable, ReadWrite") &&
                 strstr(dsl, "QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, "

@@ -60,14 +60,30 @@ static void t_bars_and_msi(void)
     CHECK(alloc_bar(&a, 0x3000, 1, &addr) == -EINVAL);
     CHECK(alloc_bar(&a, 0x40000, 1, &addr) == -ENOSPC);
     CHECK(alloc_bar(&a, 0x1000, 0, &addr) == -ENOSPC);  /* no 32-bit window */
+    CHECK(alloc_pio_bar(&a, 4, &addr) == -ENOSPC);       /* no port window */
     uint32_t first;
     CHECK(alloc_msi(&a, 4, &first) == 0 && first == 24);
     CHECK(alloc_msi(&a, 6, &first) == 0 && first == 28);
     CHECK(alloc_msi(&a, 1, &first) == -ENOSPC);
 }
 
+static void t_pio_bars(void)
+{
+    struct devmgr_board b = { .pio_base = 0xc000, .pio_size = 0x100 };
+    struct devmgr_alloc a;
+    alloc_init(&a, &b);
+    uint64_t addr;
+    CHECK(alloc_pio_bar(&a, 4, &addr) == 0 && addr == 0xc000);
+    CHECK(alloc_pio_bar(&a, 64, &addr) == 0 && addr == 0xc040);     /* aligned to its size */
+    CHECK(alloc_pio_bar(&a, 6, &addr) == -EINVAL);
+    CHECK(alloc_pio_bar(&a, 256, &addr) == -ENOSPC);
+    CHECK(alloc_pio_bar(&a, 64, &addr) == 0 && addr == 0xc080);
+    CHECK(alloc_bar(&a, 0x1000, 1, &addr) == -ENOSPC);  /* separate from memory */
+}
+
 int main(void)
 {
+    RUN(t_pio_bars);
     RUN(t_lines_and_intx_do_not_mix);
     RUN(t_intx_none_left);
     RUN(t_bars_and_msi);

@@ -119,7 +119,11 @@ static void t_bar32_sizing(void)
     CHECK_EQ(pci_cfg_bar_init(&c, 0, 0x800, 0), -EINVAL);
     CHECK_EQ(pci_cfg_bar_init(&c, 0, 0x3000, 0), -EINVAL);
     CHECK_EQ(pci_cfg_bar_init(&c, 0, 0x100000000ULL, 0), -EINVAL);
-    CHECK_EQ(pci_cfg_bar_init(&c, 0, 0x1000, 0x1), -EINVAL);   /* I/O BARs unsupported */
+    CHECK_EQ(pci_cfg_bar_init(&c, 0, 0x1000, PCI_BAR_IO), -EINVAL);   /* I/O: at most 256 */
+    CHECK_EQ(pci_cfg_bar_init(&c, 0, 2, PCI_BAR_IO), -EINVAL);
+    CHECK_EQ(pci_cfg_bar_init(&c, 0, 48, PCI_BAR_IO), -EINVAL);
+    CHECK_EQ(pci_cfg_bar_init(&c, 0, 64, PCI_BAR_IO | PCI_BAR_PREFETCH), -EINVAL);
+    CHECK_EQ(pci_cfg_bar_init(&c, 0, 64, PCI_BAR_IO | PCI_BAR_MEM_TYPE_64), -EINVAL);
     CHECK_EQ(pci_cfg_bar_init(&c, 5, 0x1000, PCI_BAR_MEM_TYPE_64), -EINVAL);
     CHECK_EQ(pci_cfg_bar_init(&c, 1, 0x1000, 0), -EBUSY);
     CHECK_EQ(pci_cfg_bar_init(&c, 0, 0x1000, PCI_BAR_MEM_TYPE_64), -EBUSY);
@@ -178,6 +182,41 @@ static void t_bar64_sizing_and_addr(void)
     CHECK(pci_cfg_bar_addr(&c, 3, &a));
     CHECK_EQ(a, 0x200000000ULL);
     CHECK_EQ(pci_cfg_bar_set_addr(&c, 3, 0x300000000ULL), -EINVAL);
+}
+
+/* An I/O BAR: 16-bit port space, decoded under Command's I/O enable;
+ * changing either runs the callback. */
+static void t_bar_io(void)
+{
+    static struct pci_cfg c;
+    struct counter n = { 0 };
+    uint64_t a = 0;
+    CHECK_EQ(pci_cfg_init(&c, &ids, count_bar, &n), 0);
+    CHECK_EQ(pci_cfg_bar_init(&c, 2, 64, PCI_BAR_IO), 0);
+    CHECK_EQ(rd(&c, 0x18, 4), 0x1);
+    wr(&c, 0x18, 4, 0xffffffff);
+    CHECK_EQ(rd(&c, 0x18, 4), 0xffc1);        /* upper 16 bits hardwired to 0 */
+    CHECK_EQ(n.n, 1);
+    wr(&c, PCI_COMMAND, 2, PCI_COMMAND_IO);
+    CHECK_EQ(n.n, 2);
+    CHECK(!pci_cfg_bar_addr(&c, 2, &a));      /* the sizing pattern does not decode */
+    wr(&c, 0x18, 4, 0x1237);                  /* odd: masked to 64-byte alignment */
+    CHECK_EQ(rd(&c, 0x18, 4), 0x1201);
+    CHECK_EQ(n.n, 3);
+    CHECK(pci_cfg_bar_addr(&c, 2, &a));
+    CHECK_EQ(a, 0x1200);
+    wr(&c, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);   /* memory on, I/O off */
+    CHECK(!pci_cfg_bar_addr(&c, 2, &a));
+    CHECK_EQ(n.n, 4);
+    wr(&c, PCI_COMMAND, 2, PCI_COMMAND_IO);
+    CHECK_EQ(n.n, 5);
+    wr(&c, 0x18, 4, 0);
+    CHECK(!pci_cfg_bar_addr(&c, 2, &a));      /* address zero */
+    CHECK_EQ(pci_cfg_bar_set_addr(&c, 2, 0xff80), 0);
+    CHECK(pci_cfg_bar_addr(&c, 2, &a));
+    CHECK_EQ(a, 0xff80);
+    CHECK_EQ(pci_cfg_bar_set_addr(&c, 2, 0x10000), -EINVAL);  /* past the port space */
+    CHECK_EQ(pci_cfg_bar_set_addr(&c, 2, 0x1210), -EINVAL);   /* misaligned */
 }
 
 static void t_bar_changed_callback(void)
@@ -508,6 +547,7 @@ int main(void)
     RUN(t_status_w1c_and_intx);
     RUN(t_bar32_sizing);
     RUN(t_bar64_sizing_and_addr);
+    RUN(t_bar_io);
     RUN(t_bar_changed_callback);
     RUN(t_cap_chain);
     RUN(t_cap_hook);

@@ -198,7 +198,12 @@ static void get_id(struct drv *v)
     v->avail_idx++;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     le16_store(avail + 2, v->avail_idx);
-    bar_wr(v, VPCI_NOTIFY + 0, 2, 0);
+    if (v->t.io_size) {                 /* the notify registers are in the I/O BAR */
+        uint8_t q[2] = { 0, 0 };
+        virtio_pci_io_bar_io(&v->t, 0, q, 2, true);
+    } else {
+        bar_wr(v, VPCI_NOTIFY + 0, 2, 0);
+    }
 }
 
 static bool status_ok(struct drv *v)
@@ -411,8 +416,66 @@ static void t_pci_cfg_window(void)
     drv_close(&v);
 }
 
+/* x86's notify registers in an I/O BAR: the notify cap points there, the
+ * BAR decodes under I/O enable, a write at port + 2 q notifies queue q (and
+ * nothing else does), the pci_cfg window reaches it, and a request goes
+ * through it. */
+static void t_io_notify(void)
+{
+    struct drv v;
+    CHECK(drv_open(&v) == 0);
+    CHECK_EQ(virtio_pci_io_bar_size(v.d), 4);
+    CHECK_EQ(virtio_pci_use_io_notify(&v.t, 0xc040), 0);
+    CHECK_EQ(virtio_pci_use_io_notify(&v.t, 0xc080), -EINVAL);   /* once */
+    unsigned n = find_cap(&v, 2);
+    CHECK_EQ(cfg_rd(&v, n + 4, 1), VPCI_IO_BAR);
+    CHECK_EQ(cfg_rd(&v, n + 8, 4), 0);
+    CHECK_EQ(cfg_rd(&v, n + 12, 4), VPCI_IO_NOTIFY_MULT);       /* one queue */
+    CHECK_EQ(cfg_rd(&v, n + 16, 4), VPCI_IO_NOTIFY_MULT);
+    CHECK_EQ(cfg_rd(&v, PCI_BAR0 + 4 * VPCI_IO_BAR, 4), 0xc041);
+    CHECK_EQ(v.t.io_addr, 0);                   /* I/O decoding still off */
+    cfg_wr(&v, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_IO | PCI_COMMAND_MASTER);
+    CHECK_EQ(v.t.io_addr, 0xc040);
+    CHECK_EQ(v.t.bar_addr, BAR);
+    int fd = v.d->notify_fd[0];
+    drain_fd(fd);
+    uint8_t b[4] = { 0 };
+    virtio_pci_io_bar_io(&v.t, 1, b, 1, true);          /* odd offset */
+    virtio_pci_io_bar_io(&v.t, 2, b, 2, true);          /* no queue 1 */
+    virtio_pci_io_bar_io(&v.t, 0, b, 2, false);         /* a read */
+    CHECK(!readable(fd, 0));
+    CHECK_EQ(le32_load(b), 0);
+    virtio_pci_io_bar_io(&v.t, 0, b, 2, true);
+    CHECK(readable(fd, 0));
+    drain_fd(fd);
+    unsigned c = find_cap(&v, 5);               /* the pci_cfg window, BAR 2 */
+    cfg_wr(&v, c + 4, 1, VPCI_IO_BAR);
+    cfg_wr(&v, c + 8, 4, 0);
+    cfg_wr(&v, c + 12, 4, 2);
+    cfg_wr(&v, c + 16, 2, 0);
+    CHECK(readable(fd, 0));
+    drain_fd(fd);
+    cfg_wr(&v, c + 8, 4, 4);                    /* past the BAR: nothing */
+    cfg_wr(&v, c + 16, 2, 0);
+    CHECK(!readable(fd, 0));
+    /* moving the BAR and switching decode off follow */
+    cfg_wr(&v, PCI_BAR0 + 4 * VPCI_IO_BAR, 4, 0xd000);
+    CHECK_EQ(v.t.io_addr, 0xd000);
+    cfg_wr(&v, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+    CHECK_EQ(v.t.io_addr, 0);
+    CHECK_EQ(v.t.bar_addr, BAR);
+    /* a request notified through the port completes */
+    cfg_wr(&v, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_IO | PCI_COMMAND_MASTER);
+    msix_on(&v, 2);
+    CHECK(drv_start(&v, 0, 1) == 0);
+    get_id(&v);
+    CHECK(status_ok(&v));
+    drv_close(&v);
+}
+
 int main(void)
 {
+    RUN(t_io_notify);
     RUN(t_ids_and_caps);
     RUN(t_msix_request);
     RUN(t_msix_masked_pending);

@@ -819,8 +819,32 @@ static void t_broken_is_sticky(void)
     fake_free(&f);
 }
 
+/* The debug line shows the device's indices and the driver's view. */
+static void t_describe(void)
+{
+    struct fake f;
+    char line[256];
+    CHECK_EQ(fake_init(&f, 8, true, false), 0);
+    desc(&f, DESC_GPA, 0, DATA_GPA, 4, 0, 0);
+    avail_add(&f, 0);
+    avail_add(&f, 0);
+    set_used_event(&f, 5);
+    CHECK_EQ(virtq_pop(&f.q, elem()), 1);
+    CHECK_EQ(virtq_push(&f.q, 0, 0), 0);
+    CHECK(virtq_enable_notify(&f.q));
+    virtq_describe(&f.q, line, sizeof(line));
+    CHECK(strstr(line, "size 8 last_avail 1 used 1 signalled 0") != NULL);
+    CHECK(strstr(line, "avail idx 2 flags 0 used_event 5") != NULL);
+    CHECK(strstr(line, "device: used idx 1 flags 0 avail_event 1") != NULL);
+    f.q.used_hva = NULL;
+    virtq_describe(&f.q, line, sizeof(line));
+    CHECK(strstr(line, "not set up") != NULL);
+    fake_free(&f);
+}
+
 int main(void)
 {
+    RUN(t_describe);
     RUN(t_init_checks);
     RUN(t_empty);
     RUN(t_chain_out_in);

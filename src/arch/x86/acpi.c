@@ -184,13 +184,16 @@ static int config_valid(const struct acpi_config *cfg)
 
 /* Name(_CRS, ResourceTemplate(){...}) of the root bridge: the bus range,
  * the config ports it decodes (consumed: Linux drops exactly 0xcf8-0xcff
- * from the bridge's windows), and the BAR windows it forwards. */
+ * from the bridge's windows), and the BAR windows it forwards (ports for
+ * I/O BARs, 32- and 64-bit memory). */
 static void pci0_crs(const struct devmgr_pci_host *p, struct aml *dev)
 {
     struct aml res;
     aml_init(&res);
     aml_res_word_bus_number(&res, p->bus_start, p->bus_end);
     aml_res_io(&res, 1, X86_PCI_CONFIG_ADDR_PORT, X86_PCI_CONFIG_ADDR_PORT, 0x01, PCI_CFG_PORT_LEN);
+    if (p->pio_size)
+        aml_res_word_io(&res, (uint16_t)p->pio_base, (uint16_t)(p->pio_base + p->pio_size - 1));
     if (p->mmio32_size)
         aml_res_dword_memory(&res, AML_MEM_NONCACHEABLE, (uint32_t)p->mmio32_base,
                              (uint32_t)(p->mmio32_base + p->mmio32_size - 1));

@@ -21,7 +21,9 @@
 
 /* Address space descriptor fields (ACPI 6.x, 6.4.3.5). */
 #define ADDR_SPACE_MEMORY 0
+#define ADDR_SPACE_IO     1
 #define ADDR_SPACE_BUS    2
+#define ADDR_IO_ENTIRE    0x03   /* type-specific: ISA and non-ISA ports */
 #define ADDR_GEN_MIF      0x04   /* minimum address fixed */
 #define ADDR_GEN_MAF      0x08   /* maximum address fixed; bit 0 clear: producer,
                                   * bit 1 clear: positive decode */
@@ -547,6 +549,11 @@ static void res_addr(struct aml *a, uint8_t tag, unsigned width, uint8_t type,
 void aml_res_word_bus_number(struct aml *a, uint16_t min, uint16_t max)
 {
     res_addr(a, RES_WORD_ADDR, 2, ADDR_SPACE_BUS, 0, min, max);
+}
+
+void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max)
+{
+    res_addr(a, RES_WORD_ADDR, 2, ADDR_SPACE_IO, ADDR_IO_ENTIRE, min, max);
 }
 
 void aml_res_dword_memory(struct aml *a, unsigned caching, uint32_t min, uint32_t max)

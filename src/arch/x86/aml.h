@@ -183,9 +183,10 @@ void aml_res_ext_irq(struct aml *a, uint8_t flags, uint32_t irq);
 /* Address space descriptors of a bridge's _CRS: resource producer, positive
  * decode, minimum and maximum fixed, granularity and translation 0, length
  * max - min + 1; min > max (or a 2^64 length) -> EINVAL.
- * WordBusNumber(min..max); DWordMemory/QWordMemory(caching (AML_MEM_*),
+ * WordBusNumber(min..max); WordIO(EntireRange, min..max); DWordMemory/QWordMemory(caching (AML_MEM_*),
  * ReadWrite, min..max). */
 void aml_res_word_bus_number(struct aml *a, uint16_t min, uint16_t max);
+void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_dword_memory(struct aml *a, unsigned caching, uint32_t min, uint32_t max);
 void aml_res_qword_memory(struct aml *a, unsigned caching, uint64_t min, uint64_t max);
 

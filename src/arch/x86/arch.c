@@ -223,6 +223,8 @@ void arch_devmgr_board(struct vm *vm, struct devmgr_board *b)
     b->ecam_size = X86_PCI_ECAM_SIZE;
     b->mmio32_base = X86_PCI_MMIO32_BASE;
     b->mmio32_size = X86_PCI_MMIO32_SIZE;
+    b->pio_base = X86_PCI_PIO_BASE;
+    b->pio_size = X86_PCI_PIO_SIZE;
     uint64_t top = X86_MMIO_HOLE_END;
     for (int i = 0; i < vm->mem.n; i++)
         if (vm->mem.r[i].gpa + vm->mem.r[i].size > top)

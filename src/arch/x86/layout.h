@@ -34,6 +34,8 @@
 #define X86_PCI_CONFIG_ADDR_PORT 0xcf8 /* legacy config mechanism #1, 4 bytes */
 #define X86_PCI_CONFIG_DATA_PORT 0xcfc /* 4 bytes */
 #define X86_RESET_CONTROL_PORT   0xcf9 /* PC reset control register (1 byte) */
+#define X86_PCI_PIO_BASE      0xc000   /* PCI I/O BAR window, 16 KiB of ports */
+#define X86_PCI_PIO_SIZE      0x4000
 #define X86_COM1_PORT         0x3f8
 #define X86_COM1_IRQ          4
 #define X86_I8042_DATA_PORT   0x60
