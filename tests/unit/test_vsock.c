@@ -185,6 +185,26 @@ static void post_rx(struct drv *v)
     post(v, RXQ, &b, 1);
 }
 
+/* The driver's first RX buffers: 64, one notify. */
+static void post_rx_all(struct drv *v)
+{
+    for (unsigned i = 0; i < 64; i++)
+        post_rx(v);
+    kick(v, RXQ);
+}
+
+/* Queue i's rings at RING_BASE + i * 0x10000, zeroed. */
+static struct tq *q_layout(struct drv *v, unsigned i)
+{
+    struct tq *q = &v->q[i];
+    memset(q, 0, sizeof(*q));
+    q->desc = RING_BASE + i * 0x10000;
+    q->avail = q->desc + 0x4000;
+    q->used = q->desc + 0x8000;
+    memset(g(v, q->desc), 0, 0x10000);
+    return q;
+}
+
 static int drv_start(struct drv *v)
 {
     wr(v, VMMIO_STATUS, 0);
@@ -203,12 +223,7 @@ static int drv_start(struct drv *v)
     if (!(rd(v, VMMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
         return -1;
     for (unsigned i = 0; i < 3; i++) {
-        struct tq *q = &v->q[i];
-        memset(q, 0, sizeof(*q));
-        q->desc = RING_BASE + i * 0x10000;
-        q->avail = q->desc + 0x4000;
-        q->used = q->desc + 0x8000;
-        memset(g(v, q->desc), 0, 0x10000);
+        struct tq *q = q_layout(v, i);
         wr(v, VMMIO_QUEUE_SEL, i);
         if (rd(v, VMMIO_QUEUE_NUM_MAX) < QSZ)
             return -1;
@@ -224,15 +239,16 @@ static int drv_start(struct drv *v)
     wr(v, VMMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
     if (rd(v, VMMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
         return -1;
-    for (unsigned i = 0; i < 64; i++)
-        post_rx(v);
-    kick(v, RXQ);
+    post_rx_all(v);
     return 0;
 }
 
-static int drv_open(struct drv *v)
+/* Guest memory, a temporary directory and the device (its uds in there),
+ * not yet on a transport. */
+static int drv_device(struct drv *v, bool pci)
 {
     memset(v, 0, sizeof(*v));
+    v->pci = pci;
     v->mem.n = 1;
     v->mem.r[0].gpa = 0;
     v->mem.r[0].size = GMEM_SIZE;
@@ -249,7 +265,12 @@ static int drv_open(struct drv *v)
         fprintf(stderr, "  create: %s\n", err);
         return -1;
     }
-    if (virtio_mmio_init(&v->t, v->d, NULL, 0xd0000000, 5) < 0)
+    return 0;
+}
+
+static int drv_open(struct drv *v)
+{
+    if (drv_device(v, false) < 0 || virtio_mmio_init(&v->t, v->d, NULL, 0xd0000000, 5) < 0)
         return -1;
     return drv_start(v);
 }
@@ -258,20 +279,7 @@ static int drv_open(struct drv *v)
  * does: MSI-X on, queue q on vector q. */
 static int drv_open_pci(struct drv *v)
 {
-    memset(v, 0, sizeof(*v));
-    v->pci = true;
-    v->mem.n = 1;
-    v->mem.r[0].size = GMEM_SIZE;
-    v->heap = HEAP_BASE + QSZ * RXBUF;
-    if (mem_map(&v->mem) < 0)
-        return -1;
-    snprintf(v->dir, sizeof(v->dir), "/tmp/arcvmm-vsock-XXXXXX");
-    if (!mkdtemp(v->dir))
-        return -1;
-    snprintf(v->uds, sizeof(v->uds), "%s/v.sock", v->dir);
-    struct virtio_vsock_cfg cfg = { .guest_cid = GCID, .uds_path = v->uds };
-    char err[256];
-    if (virtio_vsock_create(&cfg, &v->mem, &v->d, err, sizeof(err)) < 0 ||
+    if (drv_device(v, true) < 0 ||
         virtio_pci_init(&v->tp, v->d, NULL, 1, 0x100000000ULL, 16, 24) < 0)
         return -1;
     uint8_t b[4];
@@ -311,12 +319,7 @@ static int drv_open_pci(struct drv *v)
         bar_rd(v, VPCI_COMMON + VPCI_NUM_QUEUES, 2) != 3)
         return -1;
     for (unsigned i = 0; i < 3; i++) {
-        struct tq *q = &v->q[i];
-        memset(q, 0, sizeof(*q));
-        q->desc = RING_BASE + i * 0x10000;
-        q->avail = q->desc + 0x4000;
-        q->used = q->desc + 0x8000;
-        memset(g(v, q->desc), 0, 0x10000);
+        struct tq *q = q_layout(v, i);
         bar_wr(v, VPCI_COMMON + VPCI_Q_SELECT, 2, i);
         bar_wr(v, VPCI_COMMON + VPCI_Q_SIZE, 2, QSZ);
         bar_wr(v, VPCI_COMMON + VPCI_Q_MSIX, 2, i);
@@ -329,9 +332,7 @@ static int drv_open_pci(struct drv *v)
     bar_wr(v, VPCI_COMMON + VPCI_STATUS, 1, 0x0f);
     if (bar_rd(v, VPCI_COMMON + VPCI_STATUS, 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
         return -1;
-    for (unsigned i = 0; i < 64; i++)
-        post_rx(v);
-    kick(v, RXQ);
+    post_rx_all(v);
     return 0;
 }
 
