@@ -457,11 +457,28 @@ static void queue_broke(struct vsock_dev *v, unsigned q)
     virtio_needs_reset(&v->vdev, v->vdev.vqs[q].error);
 }
 
+/* virtq_enable_notify said buffers came, yet none could be popped, more
+ * often than a driver can make that happen (each such round of a real
+ * driver yields a buffer): the rings lie over each other, and our own
+ * writes move the index we read. The queue is broken, or the loop would
+ * go round for ever. Returns true when it was. */
+static bool ring_moves(struct vsock_dev *v, unsigned q, unsigned *rounds, unsigned done)
+{
+    if (++*rounds <= done + 4)
+        return false;
+    struct virtq *vq = &v->vdev.vqs[q];
+    vq->broken = true;
+    snprintf(vq->error, sizeof(vq->error), "queue %u's available index moves while the device "
+             "reads it (rings overlap)", q);
+    queue_broke(v, q);
+    return true;
+}
+
 /* Pop a usable RX buffer: 1, 0 none, -EIO broken. Buffers with readable
  * parts or no room for a header and a byte go back empty. */
 static int rx_pop(struct vsock_dev *v, struct virtq *vq)
 {
-    for (;;) {
+    for (unsigned n = 0; n < vq->size; n++) {   /* a ring's worth: our pushes may feed it */
         int r = virtq_pop(vq, v->rx_elem);
         if (r <= 0)
             return r < 0 ? -EIO : 0;
@@ -473,6 +490,7 @@ static int rx_pop(struct vsock_dev *v, struct virtq *vq)
         if (virtq_push(vq, v->rx_elem->head, 0) < 0)
             return -EIO;
     }
+    return 0;
 }
 
 /* Give the guest what is ready, a batch at most (then the loop comes
@@ -483,12 +501,13 @@ static void rx_run(struct vsock_dev *v)
     if (!queue_usable(v, VSOCK_QUEUE_RX))
         return;
     struct virtq *vq = &v->vdev.vqs[VSOCK_QUEUE_RX];
-    unsigned done = 0;
+    unsigned done = 0, rounds = 0;
     int r = 0;
     while (done < VS_BATCH && (v->rst_len || v->ready_head)) {
         virtq_disable_notify(vq);
         if ((r = rx_pop(v, vq)) <= 0) {
-            if (r == 0 && virtq_enable_notify(vq))
+            if (r == 0 && virtq_enable_notify(vq) &&
+                !ring_moves(v, VSOCK_QUEUE_RX, &rounds, done))
                 continue;
             break;
         }
@@ -781,7 +800,7 @@ static void tx_run(struct vsock_dev *v)
     if (!queue_usable(v, VSOCK_QUEUE_TX))
         return;
     struct virtq *vq = &v->vdev.vqs[VSOCK_QUEUE_TX];
-    unsigned done = 0;
+    unsigned done = 0, rounds = 0;
     int r = 0;
     do {
         virtq_disable_notify(vq);
@@ -793,7 +812,8 @@ static void tx_run(struct vsock_dev *v)
             }
             done++;
         }
-    } while (r == 0 && done < VS_BATCH && virtq_enable_notify(vq));
+    } while (r == 0 && done < VS_BATCH && virtq_enable_notify(vq) &&
+             !ring_moves(v, VSOCK_QUEUE_TX, &rounds, done));
     if (r < 0)
         queue_broke(v, VSOCK_QUEUE_TX);
     if (done)
@@ -809,14 +829,15 @@ static void event_run(struct vsock_dev *v)
     if (!v->event_pending || !queue_usable(v, VSOCK_QUEUE_EVENT))
         return;
     struct virtq *vq = &v->vdev.vqs[VSOCK_QUEUE_EVENT];
-    for (;;) {
+    unsigned rounds = 0;
+    for (unsigned n = 0; n < vq->size; n++) {   /* bad buffers: a ring's worth at most */
         int r = virtq_pop(vq, v->ev_elem);
         if (r < 0) {
             queue_broke(v, VSOCK_QUEUE_EVENT);
             return;
         }
         if (r == 0) {
-            if (virtq_enable_notify(vq))
+            if (virtq_enable_notify(vq) && !ring_moves(v, VSOCK_QUEUE_EVENT, &rounds, n))
                 continue;
             return;                     /* sent when the driver posts a buffer */
         }

@@ -131,6 +131,13 @@ def main():
         r.chain_at([(r.buf(pkt(RW, 77, 1, ln=65536)), 44)] + [(blob, 4096)] * 16)
     r.write(os.path.join(out, 'credit_overrun'))
 
+    # rings laid over each other: the TX used ring's flags are the available
+    # ring's index, so the device's own NO_NOTIFY write makes a buffer
+    # "arrive" that is never there (this looped for ever once)
+    with open(os.path.join(out, 'ring_overlap'), 'wb') as f:
+        f.write(struct.pack('<BBHHHHHBBH', 7, 0, 0, 0x0e, 0x10, 0x14, 0xc00, 1, 0, 0x800))
+        f.write(bytes(0xc00))
+
     # CONNECT lines in first buffers (the line parser), no device
     r = Ring(flags=0, nrx=0)
     for line in (b'CONNECT 5000\n', b'connect 1\nrest', b'CONNECT  42\n', b'CONNECT 5000',
