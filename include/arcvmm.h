@@ -92,12 +92,12 @@ struct arcvmm_net {
     int mtu;                  /* 68..65535 (0: 1500); applied to a tap arcvmm creates */
 };
 
-/* A virtio-vsock device whose host end is Firecracker's hybrid Unix
- * socket at uds_path. guest_cid 0: none. Set by the API (PUT /vsock) and
- * the config file; the vsock device (when it lands) reads it here. */
+/* A virtio-vsock device whose host side is Firecracker's hybrid Unix-socket
+ * protocol: host programs connect to uds_path and write "CONNECT <port>\n";
+ * a guest connect to CID 2 port P reaches the Unix socket "<uds_path>_<P>". */
 struct arcvmm_vsock {
-    uint32_t guest_cid;       /* >= 3 */
-    const char *uds_path;
+    uint64_t guest_cid;       /* 0: no vsock device; else 3..4294967294 */
+    const char *uds_path;     /* the listener (created at start, removed at exit) */
 };
 
 /* arcvmm_config.flags: effects beyond the VM itself, each only when asked. */

@@ -12,6 +12,9 @@
 #                        /bin/netload (tests/guest/netload.c, static) +
 #                        mke2fs/mkfs.ext4 (e2fsprogs, with its libraries)
 #   blkload, netload     the same static programs, for use outside the guest
+#   vsockio              tests/guest/vsockio.c, static: in the initramfs as
+#                        /bin/vsockio (AF_VSOCK end) and here for L1 (the
+#                        AF_UNIX end of arcvmm --vsock), tests/e2e/vsock-l1.sh
 #   kernel.txt           the Debian package name and version used
 # With ARCH=arm64 (or aarch64) the same from Debian's arm64 packages
 # (linux-image-cloud-arm64, busybox-static, e2fsprogs and its libraries,
@@ -69,7 +72,8 @@ GK_A64_PKGS=(busybox-static e2fsprogs libext2fs2 libcom-err2 libblkid1 libuuid1 
 # virtio_pci lets the same guest run under the peers' PCI transport
 # (kvmtool's default) in the benchmarks.
 GK_GUEST_MODULES=(virtio_mmio virtio_pci virtio_blk virtio_net virtio_console virtio_rng
-                  virtio_balloon vmw_vsock_virtio_transport virtiofs)
+                  virtio_balloon vsock vmw_vsock_virtio_transport_common
+                  vmw_vsock_virtio_transport virtiofs)
 
 gk_die() { echo "guest.sh: error: $*" >&2; exit 1; }
 gk_note() { echo "guest.sh: $*" >&2; }
@@ -520,6 +524,9 @@ gk_main() {
     # The network load generator (bench/net.sh, tests/e2e/net-features-l1.sh).
     gk_build_tool netload "$work/netload"
     cp "$work/netload" "$r/bin/netload"
+    # both ends of the vsock tests (AF_VSOCK in the guest, AF_UNIX in L1)
+    gk_build_tool vsockio "$work/vsockio"
+    cp "$work/vsockio" "$r/bin/vsockio"
     gk_stage_prog "$r" /sbin/mke2fs
     ln -sf mke2fs "$r/sbin/mkfs.ext4"
     if [ "$a64" = 1 ]; then
@@ -529,13 +536,13 @@ gk_main() {
     fi
     ln -s /proc/mounts "$r/etc/mtab"
     find "$r" -type f -exec chmod 0644 {} +
-    chmod 0755 "$r/init" "$r/bin/busybox" "$r/bin/blkload" "$r/bin/netload" "$r/sbin/mke2fs"
+    chmod 0755 "$r/init" "$r/bin/busybox" "$r/bin/blkload" "$r/bin/netload" "$r/bin/vsockio" "$r/sbin/mke2fs"
     find "$r/lib" "$r/lib64" -name 'ld-linux*' -exec chmod 0755 {} + 2>/dev/null || true
     gk_pack_cpio "$r" "$work/initramfs.cpio.gz" gzip
 
     printf '%s %s %s\n' "$GK_PKG" "$GK_PKGVER" "$GK_KVER" >"$work/kernel.txt"
     local f
-    for f in "${kfiles[@]}" initramfs.cpio.gz blkload netload kernel.txt; do
+    for f in "${kfiles[@]}" initramfs.cpio.gz blkload netload vsockio kernel.txt; do
         gk_install "$work/$f" "$out/$f"
     done
     echo "guest: $out ($GK_PKG $GK_PKGVER; modules: $(tr '\n' ' ' <"$r/lib/modules/load-order"))"

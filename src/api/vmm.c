@@ -104,9 +104,6 @@ int api_vmm_start(struct api_vmm *v, char *err, size_t errlen)
         snprintf(err, errlen, "could not start the vCPUs: %s", strerror(-r));
         return r;
     }
-    if (cfg.vsock.guest_cid)
-        log_info("vsock: guest CID %u on %s is configured; no vsock device is attached yet",
-                 cfg.vsock.guest_cid, cfg.vsock.uds_path);
     log_info("api: InstanceStart: %d vCPU(s), %llu MiB, kernel %s", cfg.cpus,
              (unsigned long long)cfg.memory_mib, cfg.kernel);
     v->vm = vm;

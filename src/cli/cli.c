@@ -64,6 +64,12 @@ static const char usage_text[] =
     "                     HOSTADDR, default all) forwarded to the guest's port\n"
     "                     (GUESTADDR default .15); repeatable, up to 16.\n"
     "                     Repeatable, up to 4 NICs (of both kinds).\n"
+    "  --vsock cid=N,uds=PATH\n"
+    "                     a virtio-vsock device, guest CID N (>= 3), host side as\n"
+    "                     Firecracker's: host programs connect to the Unix socket\n"
+    "                     PATH and send \"CONNECT <port>\\n\"; a guest connect to\n"
+    "                     CID 2 port P reaches the Unix socket PATH_P. PATH is\n"
+    "                     created (a stale socket replaced) and removed at exit.\n"
     "  --transport T      how virtio devices attach: pci (default) or mmio\n"
     "                     (virtio-pci with MSI-X on a PCI host bridge)\n"
     "  --mem-merge        let the host's KSM merge identical guest RAM pages\n"
@@ -309,6 +315,36 @@ static int parse_net(struct cli *c, char *arg, char *err, size_t errlen)
     return 0;
 }
 
+/* cid=N,uds=PATH (either order) -> cfg.vsock. The string is modified. */
+static int parse_vsock(struct cli *c, char *arg, char *err, size_t errlen)
+{
+    if (c->cfg.vsock.guest_cid) {
+        snprintf(err, errlen, "--vsock: at most one vsock device");
+        return -EINVAL;
+    }
+    unsigned long long cid = 0;
+    const char *uds = NULL;
+    char *save = NULL;
+    for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!strncmp(tok, "cid=", 4)) {
+            if (parse_num("--vsock cid", tok + 4, 3, 4294967294ULL, &cid, err, errlen) < 0)
+                return -EINVAL;
+        } else if (!strncmp(tok, "uds=", 4)) {
+            uds = tok + 4;
+        } else {
+            snprintf(err, errlen, "--vsock: unknown option '%s' (cid=N,uds=PATH)", tok);
+            return -EINVAL;
+        }
+    }
+    if (!cid || !uds || !*uds) {
+        snprintf(err, errlen, "--vsock: %s is needed (cid=N,uds=PATH)", !cid ? "cid=N" : "uds=PATH");
+        return -EINVAL;
+    }
+    c->cfg.vsock.guest_cid = cid;
+    c->cfg.vsock.uds_path = uds;
+    return 0;
+}
+
 /* The API options, in either form. 1 if o was one of them, 0 if not, or
  * -EINVAL with err set. */
 enum { O_API_SOCK = 512, O_ID, O_API_MAX_PAYLOAD, O_LOG_PATH, O_LEVEL, O_SHOW_LEVEL,
@@ -493,7 +529,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
     }
     c->cmd = CLI_RUN;
     enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_CONSOLE, O_DISK, O_TRANSPORT,
-           O_MEM_MERGE, O_NET };
+           O_MEM_MERGE, O_NET, O_VSOCK };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
@@ -504,6 +540,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         { "disk", required_argument, NULL, O_DISK },
         { "transport", required_argument, NULL, O_TRANSPORT },
         { "net", required_argument, NULL, O_NET },
+        { "vsock", required_argument, NULL, O_VSOCK },
         { "mem-merge", no_argument, NULL, O_MEM_MERGE },
         API_LONG_OPTS,
         { "verbose", no_argument, NULL, 'v' },
@@ -548,6 +585,10 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
             break;
         case O_NET:
             if (parse_net(c, optarg, err, errlen) < 0)
+                return -EINVAL;
+            break;
+        case O_VSOCK:
+            if (parse_vsock(c, optarg, err, errlen) < 0)
                 return -EINVAL;
             break;
         case O_TRANSPORT:

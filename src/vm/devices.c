@@ -11,11 +11,12 @@
 #include "backend/tap.h"
 #include "virtio/blk.h"
 #include "virtio/net.h"
+#include "virtio/vsock.h"
 #include "vm/vm.h"
 
 bool vm_cfg_has_virtio(const struct arcvmm_config *cfg)
 {
-    return cfg->ndisks > 0 || cfg->nnets > 0;
+    return cfg->ndisks > 0 || cfg->nnets > 0 || cfg->vsock.guest_cid != 0;
 }
 
 void arcvmm_net_default_mac(const char *tap, int index, uint8_t mac[6])
@@ -96,6 +97,20 @@ static int create_nets(struct vm *vm, enum devmgr_transport kind, char *err, siz
     return 0;
 }
 
+/* The vsock device, if asked for (after the NICs). */
+static int create_vsock(struct vm *vm, enum devmgr_transport kind, char *err, size_t errlen)
+{
+    if (!vm->cfg.vsock.guest_cid)
+        return 0;
+    struct virtio_vsock_cfg vc = { .guest_cid = vm->cfg.vsock.guest_cid,
+                                   .uds_path = vm->cfg.vsock.uds_path };
+    struct virtio_dev *d;
+    int r = virtio_vsock_create(&vc, &vm->mem, &d, err, errlen);
+    if (r < 0)
+        return r;
+    return devmgr_attach_virtio(&vm->devs, d, kind, err, errlen);
+}
+
 int vm_create_devices(struct vm *vm, char *err, size_t errlen)
 {
     struct devmgr_board board;
@@ -117,7 +132,7 @@ int vm_create_devices(struct vm *vm, char *err, size_t errlen)
     }
     /* after the disks: the NICs (see vm/devices.h for the whole order) */
     int r = create_nets(vm, kind, err, errlen);
-    if (r < 0)
+    if (r < 0 || (r = create_vsock(vm, kind, err, errlen)) < 0)
         return r;
     return devmgr_finish(&vm->devs, err, errlen);
 }

@@ -4,8 +4,8 @@
  * Attach order (it fixes each device's slot, window and interrupt, so it
  * never changes between runs of the same configuration): the disks in
  * the order given (/dev/vda, vdb, ...), then the NICs (virtio-net, one
- * per --net, in the order given: eth0, eth1, ...). Devices added later go
- * after them, one kind at a time, in this order: vsock, the rest. */
+ * per --net, in the order given: eth0, eth1, ...), then the vsock device
+ * (at most one). Devices added later go after them, one kind at a time. */
 #ifndef ARCVMM_DEVICES_H
 #define ARCVMM_DEVICES_H
 #include <stdbool.h>

@@ -203,6 +203,15 @@ static int check_config(const struct arcvmm_config *cfg, char *err, size_t errle
             return -EINVAL;
         }
     }
+    if (cfg->vsock.guest_cid && (cfg->vsock.guest_cid < 3 || cfg->vsock.guest_cid >= 0xffffffffu)) {
+        snprintf(err, errlen, "vsock: guest CID %llu is out of range (3..4294967294)",
+                 (unsigned long long)cfg->vsock.guest_cid);
+        return -EINVAL;
+    }
+    if (cfg->vsock.guest_cid && (!cfg->vsock.uds_path || !*cfg->vsock.uds_path)) {
+        snprintf(err, errlen, "vsock: no uds path given");
+        return -EINVAL;
+    }
     if (cfg->transport != ARCVMM_TRANSPORT_MMIO && cfg->transport != ARCVMM_TRANSPORT_PCI) {
         snprintf(err, errlen, "transport: %d is neither mmio nor pci", (int)cfg->transport);
         return -EINVAL;

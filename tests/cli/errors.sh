@@ -105,6 +105,24 @@ expect net-too-many      "--net: at most 4 NICs"      -- "$bin" run --kernel "$g
 expect net-not-a-tap     "tap lo: "                   -- "$bin" run --kernel "$guest" --net tap=lo
 expect net-bad-name      "tap a/b: not a valid interface name" -- "$bin" run --kernel "$guest" --net tap=a/b
 expect extra-argument    "unexpected argument 'foo'"  -- "$bin" run --kernel "$guest" foo
+# --vsock cid=N,uds=PATH
+expect vsock-no-cid      "--vsock: cid=N is needed"   -- "$bin" run --kernel "$guest" --vsock "uds=$tmp/v.sock"
+expect vsock-no-uds      "--vsock: uds=PATH is needed" -- "$bin" run --kernel "$guest" --vsock cid=3
+expect vsock-empty-uds   "--vsock: uds=PATH is needed" -- "$bin" run --kernel "$guest" --vsock cid=3,uds=
+expect vsock-cid-host    "--vsock cid: 2 is out of range (3..4294967294)" -- "$bin" run --kernel "$guest" --vsock "cid=2,uds=$tmp/v.sock"
+expect vsock-cid-any     "--vsock cid: 4294967295 is out of range" -- "$bin" run --kernel "$guest" --vsock "cid=4294967295,uds=$tmp/v.sock"
+expect vsock-cid-bad     "--vsock cid: '3x' is not"   -- "$bin" run --kernel "$guest" --vsock "cid=3x,uds=$tmp/v.sock"
+expect vsock-unknown-opt "--vsock: unknown option 'port=5'" -- "$bin" run --kernel "$guest" --vsock "cid=3,uds=$tmp/v.sock,port=5"
+expect vsock-twice       "--vsock: at most one vsock device" -- "$bin" run --kernel "$guest" --vsock "cid=3,uds=$tmp/v.sock" --vsock "cid=4,uds=$tmp/w.sock"
+expect vsock-missing-dir "vsock uds $tmp/nodir/v.sock: No such file or directory" -- "$bin" run --kernel "$guest" --vsock "cid=3,uds=$tmp/nodir/v.sock"
+: > "$tmp/vplain"
+expect vsock-not-a-socket "vsock uds $tmp/vplain: exists and is not a socket" -- "$bin" run --kernel "$guest" --vsock "cid=3,uds=$tmp/vplain"
+expect vsock-path-long   "longer than 96 bytes"       -- "$bin" run --kernel "$guest" --vsock "cid=3,uds=$tmp/$(printf 'a%.0s' $(seq 100))"
+if [ -e "$tmp/nodir" ] || [ ! -f "$tmp/vplain" ]; then
+    fail=$((fail + 1)); echo "FAIL vsock-errors-leave-nothing"
+else
+    pass=$((pass + 1)); echo "ok   vsock-errors-leave-nothing"
+fi
 # The API socket (arcvmm --api-sock PATH, as firecracker --api-sock PATH)
 expect api-missing-value "--api-sock needs a value"   -- "$bin" --api-sock
 expect run-api-missing-value "--api-sock needs a value" -- "$bin" run --kernel "$guest" --api-sock
@@ -205,7 +223,7 @@ else
     fail=$((fail + 1)); echo "FAIL kernel-unreadable: needs user nobody and runuser"
 fi
 # --help and --version tell the truth and succeed
-if "$bin" --help | grep -q -- '--console MODE' && "$bin" --help | grep -q -- '--net tap=NAME' && "$bin" --help | grep -q -- '--api-sock PATH' && "$bin" --version | grep -qE '^arcvmm [0-9]+\.'; then
+if "$bin" --help | grep -q -- '--console MODE' && "$bin" --help | grep -q -- '--net tap=NAME' && "$bin" --help | grep -q -- '--api-sock PATH' && "$bin" --help | grep -q -- '--vsock cid=N,uds=PATH' && "$bin" --version | grep -qE '^arcvmm [0-9]+\.'; then
     pass=$((pass + 1)); echo "ok   help-version"
 else
     fail=$((fail + 1)); echo "FAIL help-version"

@@ -158,8 +158,19 @@ BLK_TRANSPORT=pci
 NET_TRANSPORTS="pci mmio"
 . ./net-l1.sh
 
+# The newer device tests run on the default transport here (the suite's
+# time: each file alone, as a rig payload, runs both by default).
 # virtio-net multiqueue, offloads and two NICs (tests/e2e/net-features-l1.sh).
+NETF_TRANSPORTS=pci
 . ./net-features-l1.sh
+
+# User-mode networking without capabilities (tests/e2e/slirp-l1.sh).
+SLIRP_TRANSPORTS=pci
+. ./slirp-l1.sh
+
+# virtio-vsock with Firecracker's host protocol (tests/e2e/vsock-l1.sh).
+VSOCK_TRANSPORTS=pci
+. ./vsock-l1.sh
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -17,11 +17,13 @@ FUZZ_CFLAGS  ?= -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -Itests -g -O1 $(FUZZ_W
                 -fno-omit-frame-pointer
 FUZZ_COMMON  := tests/fuzz/fuzz_common.h src/virtio/virtq.h src/mem/mem.h tests/fuzz/api_stubs.h
 
-FUZZ_TARGETS   := virtq blk pci vpci net http api config slirp
+FUZZ_TARGETS   := virtq blk pci vpci net http api config slirp vsock
 FUZZ_SRC_virtq := src/virtio/virtq.c src/mem/mem.c
 FUZZ_SRC_blk   := $(FUZZ_SRC_virtq) src/virtio/blk_req.c
 FUZZ_SRC_net   := $(FUZZ_SRC_virtq) src/virtio/net_hdr.c
 FUZZ_SRC_slirp := src/backend/slirp.c
+FUZZ_SRC_vsock := $(FUZZ_SRC_virtq) src/virtio/vsock_pkt.c src/virtio/vsock.c src/base/evloop.c \
+                  src/base/usock.c src/base/efd.c src/base/log.c
 FUZZ_SRC_http  := src/api/http.c
 FUZZ_SRC_api   := src/api/http.c src/api/routes.c src/base/mac.c
 FUZZ_LIBS_api  := -ljansson

@@ -100,37 +100,51 @@ static inline void fz_check_elem(const struct virtq *q, const struct virtq_elem 
     FZ_ASSERT(in == e->in_len);
 }
 
-static inline int fuzz_virtq_run(const uint8_t *data, size_t size, fuzz_elem_fn on_elem, void *opaque)
+/* The input's guest memory (regions as the header above says), each region
+ * a malloc of its size. 0, or -1 when there is too little input (nothing
+ * is allocated then). Free with fz_mem_free. */
+static inline int fz_mem_from_input(const uint8_t *data, size_t size, struct guest_mem *mem)
 {
-    if (size < FZ_HDR_SIZE)
-        return 0;
     const uint8_t *h = data;
     data += FZ_HDR_SIZE;
     size -= FZ_HDR_SIZE;
-
     size_t n0 = fz_le16(h + 10);
     if (n0 == 0 || n0 > size)
         n0 = size;
     if (n0 > FZ_R0_MAX)
         n0 = FZ_R0_MAX;
     size_t n1 = size - n0 < FZ_R1_MAX ? size - n0 : FZ_R1_MAX;
-    struct guest_mem mem = { .n = n1 ? 2 : 1 };
-    static struct virtq_elem e;   /* 16 KiB: not on the stack */
+    memset(mem, 0, sizeof(*mem));
     if (n0 < 16)
-        return 0;
-    mem.r[0] = (struct mem_region){ .gpa = 0, .size = n0, .hva = malloc(n0) };
+        return -1;
+    mem->n = n1 ? 2 : 1;
+    mem->r[0] = (struct mem_region){ .gpa = 0, .size = n0, .hva = malloc(n0) };
     if (n1)
-        mem.r[1] = (struct mem_region){ .gpa = FZ_R1_GPA, .size = n1, .hva = malloc(n1) };
-    if (!mem.r[0].hva || (n1 && !mem.r[1].hva))
-        goto out;
-    memcpy(mem.r[0].hva, data, n0);
+        mem->r[1] = (struct mem_region){ .gpa = FZ_R1_GPA, .size = n1, .hva = malloc(n1) };
+    if (!mem->r[0].hva || (n1 && !mem->r[1].hva)) {
+        free(mem->r[0].hva);
+        free(mem->r[1].hva);
+        return -1;
+    }
+    memcpy(mem->r[0].hva, data, n0);
     if (n1)
-        memcpy(mem.r[1].hva, data + n0, n1);
+        memcpy(mem->r[1].hva, data + n0, n1);
+    return 0;
+}
 
+static inline void fz_mem_free(struct guest_mem *mem)
+{
+    free(mem->r[0].hva);
+    free(mem->r[1].hva);
+}
+
+/* The queue the header describes, not yet initialised. */
+static inline struct virtq fz_queue_from_header(const uint8_t *h, const struct guest_mem *mem)
+{
     unsigned lg = h[0] & 15;
     uint8_t fl = h[1];
     struct virtq q = {
-        .mem = &mem,
+        .mem = mem,
         .size = (uint16_t)(1u << (lg > 10 ? 10 : lg)),
         .desc_gpa = fz_le16(h + 2),
         .avail_gpa = fz_le16(h + 4),
@@ -143,6 +157,20 @@ static inline int fuzz_virtq_run(const uint8_t *data, size_t size, fuzz_elem_fn 
         q.avail_gpa &= ~1ULL;
         q.used_gpa &= ~3ULL;
     }
+    return q;
+}
+
+static inline int fuzz_virtq_run(const uint8_t *data, size_t size, fuzz_elem_fn on_elem, void *opaque)
+{
+    if (size < FZ_HDR_SIZE)
+        return 0;
+    const uint8_t *h = data;
+    struct guest_mem mem;
+    static struct virtq_elem e;   /* 16 KiB: not on the stack */
+    if (fz_mem_from_input(data, size, &mem) < 0)
+        return 0;
+    uint8_t fl = h[1];
+    struct virtq q = fz_queue_from_header(h, &mem);
     if (virtq_init(&q) < 0) {
         FZ_ASSERT(q.broken);
         FZ_ASSERT(virtq_pop(&q, &e) == -EIO);
@@ -172,8 +200,7 @@ static inline int fuzz_virtq_run(const uint8_t *data, size_t size, fuzz_elem_fn 
             (void)virtq_should_notify(&q);
     }
 out:
-    free(mem.r[0].hva);
-    free(mem.r[1].hva);
+    fz_mem_free(&mem);
     return 0;
 }
 #endif

@@ -193,6 +193,31 @@ static void t_net_user(void)
     CHECK(strstr(err, "--net user: options longer") != NULL);
 }
 
+static void t_vsock(void)
+{
+    struct cli c;
+    char err[256];
+    char a1[] = "uds=/tmp/v.sock,cid=42";
+    CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", "--vsock", a1, NULL), 0);
+    CHECK_EQ(c.cfg.vsock.guest_cid, 42);
+    CHECK(!strcmp(c.cfg.vsock.uds_path, "/tmp/v.sock"));
+    CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", NULL), 0);
+    CHECK_EQ(c.cfg.vsock.guest_cid, 0);                 /* none by default */
+    CHECK(strstr(cli_usage(), "--vsock cid=N,uds=PATH"));
+    const char *bad[] = { "cid=3", "uds=/x", "cid=2,uds=/x", "cid=0,uds=/x", "cid=-3,uds=/x",
+                          "cid=4294967295,uds=/x", "cid=3,uds=", "cid=3,uds=/x,foo", "" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char b[64];
+        snprintf(b, sizeof(b), "%s", bad[i]);
+        CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", "--vsock", b, NULL), -EINVAL);
+        CHECK(strstr(err, "--vsock") != NULL);
+    }
+    char b1[] = "cid=3,uds=/a", b2[] = "cid=4,uds=/b";
+    CHECK_EQ(parse(&c, err, "arcvmm", "run", "--kernel", "k", "--vsock", b1, "--vsock", b2, NULL),
+             -EINVAL);
+    CHECK(strstr(err, "at most one"));
+}
+
 /* arcvmm --api-sock PATH (Firecracker's form) and run ... --api-sock */
 static void t_api(void)
 {
@@ -277,6 +302,7 @@ int main(void)
     RUN(t_default_guest_dir);
     RUN(t_net);
     RUN(t_net_user);
+    RUN(t_vsock);
     RUN(t_api);
     RUN(t_config_file_and_logger);
     RUN(t_memory_units);

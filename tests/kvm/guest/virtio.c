@@ -31,6 +31,11 @@
  *                  writable), each followed by a good frame, then a broken
  *                  ring (a head past the queue), a reset and a good frame;
  *                  prints "testguest: net-tx KIND RESULT" for each
+ *   vsock-bad      virtio-vsock (device id 19), VERSION_1, TX queue (1)
+ *                  only: one packet of each malformed kind (short cid src
+ *                  type op len big writable), each followed by a good
+ *                  REQUEST to CID 2 port 7000, then a broken ring, a reset
+ *                  and a good REQUEST; "testguest: vsock-tx KIND RESULT"
  *   blk-regs       read nine registers REG_ROUNDS times each (no
  *                  poll_pause: reads of a directly readable window cost no
  *                  exit), print their values and how often one changed
@@ -397,6 +402,19 @@ static void publish(struct blk *b, uint16_t head, uint16_t advance)
 	wr(b, R_QUEUE_NOTIFY, 0);
 }
 
+/* Make head available on queue q (one entry) and notify it. */
+static void publish_on(struct blk *b, unsigned q, uint16_t head)
+{
+	volatile uint16_t *avail = ring_avail();
+
+	avail[2 + (b->avail_idx & (QSZ - 1))] = head;
+	b->avail_idx++;
+	mb();
+	avail[1] = b->avail_idx;
+	mb();
+	wr(b, R_QUEUE_NOTIFY, q);
+}
+
 /* Wait for the device to use one more buffer, with head 0. */
 static int wait_used(struct blk *b)
 {
@@ -726,7 +744,10 @@ static struct {
 	uint8_t spare[16];
 } net_buf __attribute__((aligned(4096)));
 
-static int net_probe_init(struct blk *b)
+/* Bring up the first device as device `id` with the low feature bits in
+ * want_lo (those offered) and VERSION_1, TX queue txq only. */
+static int tx_probe_init(struct blk *b, uint32_t id, uint32_t want_lo, unsigned txq,
+			 const char *none)
 {
 	uint32_t st;
 
@@ -738,8 +759,8 @@ static int net_probe_init(struct blk *b)
 	b->avail_idx = b->used_idx = 0;
 	b->indirect = 0;
 	if (rd(b, R_MAGIC) != MMIO_MAGIC || rd(b, R_VERSION) != 2 ||
-	    rd(b, R_DEVICE_ID) != VIRTIO_ID_NET) {
-		put_str("testguest: no virtio-net\n");
+	    rd(b, R_DEVICE_ID) != id) {
+		put_str(none);
 		return -1;
 	}
 	if (blk_reset(b) < 0)
@@ -748,7 +769,7 @@ static int net_probe_init(struct blk *b)
 	wr(b, R_STATUS, S_ACKNOWLEDGE | S_DRIVER);
 	wr(b, R_DEV_FEATURES_SEL, 0);
 	b->feat_lo = rd(b, R_DEV_FEATURES);
-	b->drv_lo = b->feat_lo & (F_LO_NET_CSUM | F_LO_NET_HOST_TSO4);
+	b->drv_lo = b->feat_lo & want_lo;
 	b->drv_hi = F_HI_VERSION_1;
 	wr(b, R_DRV_FEATURES_SEL, 0);
 	wr(b, R_DRV_FEATURES, b->drv_lo);
@@ -763,9 +784,9 @@ static int net_probe_init(struct blk *b)
 	for (unsigned i = 0; i < sizeof(ring_page) / 4; i++)
 		ring[i] = 0;
 	mb();
-	wr(b, R_QUEUE_SEL, NET_TXQ);
+	wr(b, R_QUEUE_SEL, txq);
 	if (rd(b, R_QUEUE_NUM_MAX) < QSZ) {
-		init_failed(b, "net queue 1 max size", rd(b, R_QUEUE_NUM_MAX));
+		init_failed(b, "queue 1 max size", rd(b, R_QUEUE_NUM_MAX));
 		return -1;
 	}
 	wr(b, R_QUEUE_NUM, QSZ);
@@ -783,6 +804,12 @@ static int net_probe_init(struct blk *b)
 		return -1;
 	}
 	return 0;
+}
+
+static int net_probe_init(struct blk *b)
+{
+	return tx_probe_init(b, VIRTIO_ID_NET, F_LO_NET_CSUM | F_LO_NET_HOST_TSO4, NET_TXQ,
+			     "testguest: no virtio-net\n");
 }
 
 enum net_kind { NK_SHORT, NK_LONG, NK_GSO, NK_CSUM, NK_FLAGS, NK_WRITABLE, NK_GOOD, NK_N };
@@ -841,22 +868,23 @@ static int net_tx(struct blk *b, enum net_kind k)
 		set_desc(&d[1], gpa(f), sizeof(net_buf.frame), 0, 0);
 	}
 	mb();
-	volatile uint16_t *avail = ring_avail();
-	avail[2 + (b->avail_idx & (QSZ - 1))] = 0;
-	b->avail_idx++;
-	mb();
-	avail[1] = b->avail_idx;
-	mb();
-	wr(b, R_QUEUE_NOTIFY, NET_TXQ);
+	publish_on(b, NET_TXQ, 0);
 	return wait_used(b);
+}
+
+static void tx_result(const char *dev, const char *kind, int r)
+{
+	put_str("testguest: ");
+	put_str(dev);
+	put_str("-tx ");
+	put_str(kind);
+	put_str(r == 0 ? " used\n" : r == E_NEEDS_RESET ? " needs-reset\n" :
+		r == E_TIMEOUT ? " timeout\n" : " bad-used\n");
 }
 
 static void net_result(const char *kind, int r)
 {
-	put_str("testguest: net-tx ");
-	put_str(kind);
-	put_str(r == 0 ? " used\n" : r == E_NEEDS_RESET ? " needs-reset\n" :
-		r == E_TIMEOUT ? " timeout\n" : " bad-used\n");
+	tx_result("net", kind, r);
 }
 
 static void cmd_net_bad(void)
@@ -870,18 +898,109 @@ static void cmd_net_bad(void)
 		net_result("good", net_tx(&b, NK_GOOD));
 	}
 	/* a broken ring: a head past the queue size */
-	volatile uint16_t *avail = ring_avail();
-	avail[2 + (b.avail_idx & (QSZ - 1))] = QSZ + 3;
-	b.avail_idx++;
-	mb();
-	avail[1] = b.avail_idx;
-	mb();
-	wr(&b, R_QUEUE_NOTIFY, NET_TXQ);
+	publish_on(&b, NET_TXQ, QSZ + 3);
 	net_result("ring", wait_used(&b));
 	if (net_probe_init(&b) < 0)
 		return;
 	net_result("good", net_tx(&b, NK_GOOD));
 	put_str("testguest: net-bad done\n");
+}
+
+/* ---- virtio-vsock: malformed TX packets ---- */
+
+#define VIRTIO_ID_VSOCK     19
+#define VSOCK_TXQ           1
+#define VSOCK_HDR           44
+
+enum vsock_kind { VK_SHORT, VK_CID, VK_SRC, VK_TYPE, VK_OP, VK_LEN, VK_BIG, VK_WRITABLE,
+		  VK_GOOD, VK_N };
+static const char *const vsock_kind_names[] = {
+	"short", "cid", "src", "type", "op", "len", "big", "writable", "good",
+};
+
+static struct {
+	uint8_t hdr[VSOCK_HDR];
+	uint8_t pad[4];
+	uint8_t data[64];
+	uint8_t spare[16];
+} vs_buf __attribute__((aligned(4096)));
+
+static void le_put(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Post one TX packet of the given kind (a good one is a REQUEST to CID 2
+ * port 7000 from guest port 1000 + seq) at descriptors 0.. and wait. */
+static int vsock_tx(struct blk *b, enum vsock_kind k, unsigned seq)
+{
+	volatile struct vdesc *d = ring_desc();
+	uint8_t *h = vs_buf.hdr;
+	uint32_t len = 0;
+
+	for (unsigned i = 0; i < VSOCK_HDR; i++)
+		h[i] = 0;
+	le_put(h + 0, k == VK_SRC ? 99 : 3, 8);         /* src_cid: ours is 3 */
+	le_put(h + 8, k == VK_CID ? 5 : 2, 8);          /* dst_cid: the host is 2 */
+	le_put(h + 16, 1000 + seq, 4);
+	le_put(h + 20, 7000, 4);
+	le_put(h + 28, k == VK_TYPE ? 2 : 1, 2);        /* STREAM; 2 is SEQPACKET */
+	le_put(h + 30, k == VK_OP ? 42 : k == VK_LEN || k == VK_BIG ? 5 : 1, 2);
+	le_put(h + 36, 65536, 4);                       /* buf_alloc */
+	if (k == VK_LEN) {
+		len = 100;                              /* but 64 bytes follow */
+	} else if (k == VK_BIG) {
+		len = 65537;                            /* over VIRTIO_VSOCK_MAX_PKT_BUF_SIZE */
+	}
+	le_put(h + 24, len, 4);
+	for (unsigned i = 0; i < sizeof(vs_buf.data); i++)
+		vs_buf.data[i] = (uint8_t)i;
+	mb();
+	if (k == VK_SHORT) {
+		set_desc(&d[0], gpa(h), 20, 0, 0);
+	} else if (k == VK_LEN) {
+		set_desc(&d[0], gpa(h), VSOCK_HDR, D_NEXT, 1);
+		set_desc(&d[1], gpa(vs_buf.data), sizeof(vs_buf.data), 0, 0);
+	} else if (k == VK_BIG) {
+		/* 65537 bytes of guest RAM from the buffer on (read-only use) */
+		set_desc(&d[0], gpa(h), VSOCK_HDR, D_NEXT, 1);
+		set_desc(&d[1], gpa(vs_buf.data), 65537, 0, 0);
+	} else if (k == VK_WRITABLE) {
+		set_desc(&d[0], gpa(h), VSOCK_HDR, D_NEXT, 1);
+		set_desc(&d[1], gpa(vs_buf.spare), sizeof(vs_buf.spare), D_WRITE, 0);
+	} else {
+		set_desc(&d[0], gpa(h), VSOCK_HDR, 0, 0);
+	}
+	mb();
+	publish_on(b, VSOCK_TXQ, 0);
+	return wait_used(b);
+}
+
+static void vsock_result(const char *kind, int r)
+{
+	tx_result("vsock", kind, r);
+}
+
+/* vsock-bad: each malformed kind followed by a good REQUEST, then a
+ * broken ring, a reset and one more good REQUEST. */
+static void cmd_vsock_bad(void)
+{
+	struct blk b;
+	unsigned seq = 0;
+
+	if (tx_probe_init(&b, VIRTIO_ID_VSOCK, 0, VSOCK_TXQ, "testguest: no virtio-vsock\n") < 0)
+		return;
+	for (unsigned k = 0; k < VK_GOOD; k++) {
+		vsock_result(vsock_kind_names[k], vsock_tx(&b, (enum vsock_kind)k, seq++));
+		vsock_result("good", vsock_tx(&b, VK_GOOD, seq++));
+	}
+	publish_on(&b, VSOCK_TXQ, QSZ + 3);         /* a broken ring */
+	vsock_result("ring", wait_used(&b));
+	if (tx_probe_init(&b, VIRTIO_ID_VSOCK, 0, VSOCK_TXQ, "testguest: no virtio-vsock\n") < 0)
+		return;
+	vsock_result("good", vsock_tx(&b, VK_GOOD, seq++));
+	put_str("testguest: vsock-bad done\n");
 }
 
 /* ---- dispatch ---- */
@@ -906,6 +1025,8 @@ int virtio_run_word(const char *w, size_t n)
 		cmd_regs();
 	} else if (word_is(w, n, "net-bad")) {
 		cmd_net_bad();
+	} else if (word_is(w, n, "vsock-bad")) {
+		cmd_vsock_bad();
 	} else if (word_is(w, n, "blk-multi")) {
 		cmd_multi();
 	} else if (word_arg(w, n, "blk-flood=", &num)) {
