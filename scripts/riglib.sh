@@ -129,6 +129,8 @@ rig_line() {
 rig_attempt() {
     local log=$1 cmdline=$2 qrc=0 status="" outcome=eof left tmo line rc deadline
     local nudged=0 mpid
+    local first_line
+    first_line=$(($(wc -l <"$log") + 1))  # this attempt's lines start here
     rm -f "$work/console" "$work/mon.in" "$work/mon.out"
     mkfifo "$work/console" "$work/mon.in" "$work/mon.out"
     # QEMU's monitor on two fifos (qemu_l1 passes -monitor pipe:$work/mon),
@@ -205,6 +207,12 @@ rig_attempt() {
         echo "RIG: no exit status (QEMU exit code $qrc)"
         echo "RIG: last 30 console lines ($log):"
         tail -n 30 "$log"
+        # L1's own kernel panicked (its lines are the unprefixed ones; an
+        # L2 guest's are "| "): the emulated machine failed, not the payload.
+        if sed -n "${first_line},\$p" "$log" | grep -q '^\[ *[0-9.]*\] Kernel panic - not syncing'; then
+            echo "RIG: L1's own kernel panicked: the emulated machine failed, not the payload"
+            return 125
+        fi
         return 1
     fi
     echo "RIG: payload exit status $status, $SECONDS s total"
@@ -216,8 +224,10 @@ rig_attempt() {
 # L2 VM ended and the next began). The monitor then showed both L1 CPUs
 # at one kernel address with interrupts off, not halted, and the NMI
 # brought nothing back (no "NMI received" line). That is the emulator, not the payload, so a frozen
-# L1 is started again, up to RIG_RETRIES times, and says so; any other
-# outcome is final.
+# L1 is started again, up to RIG_RETRIES times, and says so; so is one
+# whose own kernel panicked (seen once under heavy L2 network load: nested
+# page faults in L1's entry code during KVM_RUN). Any other outcome is
+# final.
 rig_run() {
     local log=$1 cmdline=$2 qrc=0 rc=0
     if [ "$interactive" = 1 ]; then
