@@ -106,7 +106,7 @@ guest() {
 # table ROUNDS: the figures so far (bench/blk-table.awk).
 table() {
     echo
-    echo "virtio-blk: ${IMG_MB} MiB raw image on L1 tmpfs, guest 256 MiB, O_DIRECT in the guest, $SECS s runs;" \
+    echo "virtio-blk: ${IMG_MB} MiB raw image on L1 tmpfs, guest 256 MiB, O_DIRECT in the guest, $SECS s per test;" \
         "figures: median over up to $1 round(s); ratios: median of the per-round ratios (min..max over rounds)"
     awk -v mode=table -v cpus="$CPUS" -v tests="$TESTS" -f blk-table.awk "$res"
 }

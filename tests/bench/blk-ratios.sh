@@ -151,7 +151,7 @@ check "order rotates per round, host every round" \
 check "two partial tables and the final one" \
     "$([ "$(grep -c '^virtio-blk: .*ratios: median of the per-round ratios (min..max over rounds)$' "$a/out")" = 3 ]; echo $?)"
 has "heading" "$a/out" \
-    "virtio-blk: 1 MiB raw image on L1 tmpfs, guest 256 MiB, O_DIRECT in the guest, 5 s runs; figures: median over up to 3 round(s); ratios: median of the per-round ratios (min..max over rounds)"
+    "virtio-blk: 1 MiB raw image on L1 tmpfs, guest 256 MiB, O_DIRECT in the guest, 5 s per test; figures: median over up to 3 round(s); ratios: median of the per-round ratios (min..max over rounds)"
 # The final table: from the last heading on.
 sed -n "$(grep -n '^virtio-blk: ' "$a/out" | tail -n 1 | cut -d: -f1),\$p" "$a/out" >"$a/final"
 has "table columns" "$a/final" \
