@@ -2,8 +2,8 @@
 # (and kvmtool's virtio-blk over virtio-pci when lkvm-static is in cwd) vs
 # the host bound, same raw image, same guest kernel and initramfs (busybox
 # sh; the rig payload of bench/blk.sh, or run on a host whose KVM boots
-# stock kernels).  cwd holds arcvmm, bzImage, initramfs.cpio.gz, lib.sh and
-# blkload, optionally an x86 lkvm-static.
+# stock kernels).  cwd holds arcvmm, bzImage, initramfs.cpio.gz, lib.sh,
+# blk-table.awk and blkload, optionally an x86 lkvm-static.
 #
 # The guest (arcvmm.test=blk-bench) runs blkload on /dev/vda with O_DIRECT:
 # 1 MiB sequential write and read at queue depth 1, 4 KiB random reads at
@@ -11,8 +11,13 @@
 # blkload on the image file itself (on tmpfs, without O_DIRECT when tmpfs
 # refuses it).  Both VMMs use their default host I/O path for a raw file
 # (QEMU: cache=writeback, aio=threads; kvmtool: its I/O thread's pwritev).
-# Runs are interleaved; the table shows the median of RUNS per VMM and vCPU
-# count.
+# Each of the RUNS rounds measures the host bound, then, per vCPU count,
+# every VMM once, one after the other, in an order rotated each round
+# (round r, from 0, starts with the (r mod n)th of the n VMMS).  The table
+# (bench/blk-table.awk) shows per VMM and vCPU count the median over rounds,
+# and each ratio as the median of the per-round ratios with their min..max:
+# the nested rig's speed drifts (2x between rounds was seen), so a ratio
+# of two medians taken in different rounds would be noise.
 #
 # Settings (environment): SECS (default 5), RUNS (3), CPUS ("1 2"),
 # IMG_MB (256), VMMS ("arcvmm arcvmm-pci qemu", plus "kvmtool" if ./lkvm-static
@@ -36,17 +41,17 @@ APPEND="console=ttyS0 reboot=k panic=-1 quiet arcvmm.test=blk-bench arcvmm.secs=
 rm -rf "$DIR"
 mkdir -p "$DIR"
 img=$DIR/disk.img
-res=$DIR/results # lines: VMM CPUS TEST VALUE
+res=$DIR/results # lines: ROUND VMM CPUS TEST VALUE (host: CPUS 0)
 failed=0
 
 # Fully allocated and non-zero, so neither side reads holes.
 ./blkload fill -d off "$img" 0 "${IMG_MB}M" 1 || exit 1
 echo "blk bench: image ${IMG_MB} MiB on $(df -T "$DIR" 2>/dev/null | awk 'NR == 2 { print $2 }') ($DIR), $SECS s per test, $RUNS run(s), vCPUs: $CPUS"
 
-# blkload lines on stdin -> "NAME TEST VALUE" lines in $res (MB/s for the
-# sequential tests, IOPS for the random ones).
-collect() {   # NAME CPUS
-    awk -v n="$1" -v c="$2" '/blkload test=/ {
+# blkload lines on stdin -> "ROUND NAME CPUS TEST VALUE" lines in $res (MB/s
+# for the sequential tests, IOPS for the random ones).
+collect() {   # NAME CPUS ROUND
+    awk -v n="$1" -v c="$2" -v r="$3" '/blkload test=/ {
             t = ""; v = ""
             for (i = 1; i <= NF; i++) {
                 split($i, kv, "=")
@@ -55,7 +60,7 @@ collect() {   # NAME CPUS
                 if (kv[1] == "iops") io = kv[2]
             }
             v = (t ~ /^seq/) ? mb : io
-            print n, c, t, v
+            print r, n, c, t, v
         }' >>"$res"
 }
 
@@ -83,7 +88,7 @@ exec ./lkvm-static run --kernel bzImage --initrd initramfs.cpio.gz -c \$1 -m 256
     --disk $img --network mode=none --console serial --params "$APPEND"
 EOS
 
-# guest NAME CPUS: one boot of the blk-bench guest.
+# guest NAME CPUS ROUND: one boot of the blk-bench guest.
 guest() {
     rc=0 until=
     [ "$1" != kvmtool ] || until='*arcvmm-init: bench*'
@@ -95,43 +100,41 @@ guest() {
         failed=1
         return 1
     fi
-    collect "$1" "$2" <"$DIR/log"
+    collect "$1" "$2" "$3" <"$DIR/log"
 }
 
-# med NAME CPUS TEST: the median of the recorded values, or "-".
-med() {
-    v=$(awk -v n="$1" -v c="$2" -v t="$3" '$1 == n && $2 == c && $3 == t { print $4 }' "$res")
-    if [ -z "$v" ]; then echo -; return; fi
-    # shellcheck disable=SC2086
-    printf '%s\n' $v | sort -n | awk '{ x[NR] = $1 } END {
-        if (NR % 2) print x[(NR + 1) / 2]; else print (x[NR / 2] + x[NR / 2 + 1]) / 2 }'
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
-
-# table ROUNDS: the medians so far, with ratios.
+# table ROUNDS: the figures so far (bench/blk-table.awk).
 table() {
     echo
-    echo "virtio-blk: ${IMG_MB} MiB raw image on L1 tmpfs, guest 256 MiB, O_DIRECT in the guest, median of up to $1 x $SECS s"
-    for c in $CPUS; do
-        printf '\n%-18s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n' "$c vCPU" host mmio pci qemu \
-            kvmtool pci/mmio pci/kvmt mmio/kvmt pci/qemu pci/host
-        for t in $TESTS; do
-            case "$t" in seq*) u="MB/s" ;; *) u="IOPS" ;; esac
-            h=$(med host 0 "$t") a=$(med arcvmm "$c" "$t") p=$(med arcvmm-pci "$c" "$t")
-            q=$(med qemu "$c" "$t") k=$(med kvmtool "$c" "$t")
-            printf '%-18s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n' "$t $u" "$h" "$a" "$p" "$q" "$k" \
-                "$(ratio "$p" "$a")" "$(ratio "$p" "$k")" "$(ratio "$a" "$k")" "$(ratio "$p" "$q")" \
-                "$(ratio "$p" "$h")"
-        done
-    done
+    echo "virtio-blk: ${IMG_MB} MiB raw image on L1 tmpfs, guest 256 MiB, O_DIRECT in the guest, $SECS s per test;" \
+        "figures: median over up to $1 round(s); ratios: median of the per-round ratios (min..max over rounds)"
+    awk -v mode=table -v cpus="$CPUS" -v tests="$TESTS" -f blk-table.awk "$res"
 }
 
+# rotate R WORD...: the WORDs, starting with the (R mod count)th (from 0).
+rotate() {
+    _ro_r=$1
+    shift
+    [ "$#" -gt 0 ] || return 0
+    _ro_r=$((_ro_r % $#))
+    while [ "$_ro_r" -gt 0 ]; do
+        _ro_w=$1
+        shift
+        set -- "$@" "$_ro_w"
+        _ro_r=$((_ro_r - 1))
+    done
+    echo "$@"
+}
+
+: >"$res"
 i=1
 while [ "$i" -le "$RUNS" ]; do
     ./blkload bench -T "$TESTLIST" -t "$SECS" "$img" | tee "$DIR/host.txt" | sed 's/^/host: /'
-    collect host 0 <"$DIR/host.txt"
+    collect host 0 "$i" <"$DIR/host.txt"
+    # shellcheck disable=SC2086 # word lists
+    order=$(rotate $((i - 1)) $VMMS)
     for c in $CPUS; do
-        for m in $VMMS; do guest "$m" "$c"; done
+        for m in $order; do guest "$m" "$c" "$i"; done
     done
     # Partial tables too: a crash of the nested L1 late in the run keeps them.
     [ "$i" = "$RUNS" ] || table "$i"
@@ -140,16 +143,8 @@ done
 table "$RUNS"
 
 echo
-# One parseable line per figure.
-for c in $CPUS; do
-    for t in $TESTS; do
-        a=$(med arcvmm "$c" "$t") p=$(med arcvmm-pci "$c" "$t") q=$(med qemu "$c" "$t")
-        k=$(med kvmtool "$c" "$t") h=$(med host 0 "$t")
-        echo "blk_bench cpus=$c test=$t host=$h arcvmm=$a arcvmm_pci=$p qemu=$q kvmtool=$k" \
-            "arcvmm_qemu=$(ratio "$a" "$q") arcvmm_kvmtool=$(ratio "$a" "$k")" \
-            "pci_mmio=$(ratio "$p" "$a") pci_kvmtool=$(ratio "$p" "$k") arcvmm_host=$(ratio "$a" "$h")"
-    done
-done
+# One parseable line per figure (ratios: medians of the per-round ratios).
+awk -v mode=lines -v cpus="$CPUS" -v tests="$TESTS" -f blk-table.awk "$res"
 # Exits to arcvmm per 4 KiB read at QD1, per transport (1 vCPU): a boot
 # that runs randread1 minus a boot that only powers off, over the reads.
 if [ "${EXITS:-1}" = 1 ]; then

@@ -13,7 +13,7 @@ cd "$ROOT"
 . bench/host.sh
 bench_build
 bench_payload blk build/arcvmm build/guest/bzImage build/guest/initramfs.cpio.gz \
-    build/guest/blkload tests/e2e/lib.sh
+    build/guest/blkload bench/blk-table.awk tests/e2e/lib.sh
 bench_lkvm
 bench_script bench/blk-l1.sh SECS RUNS CPUS IMG_MB VMMS TESTS
 bench_run 2400

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and runs every arcvmm test tier (see DESIGN.md):
-#   1. unit tests (pure code) and CLI error tests, plain and ASan/UBSan
+#   1. unit tests (pure code) and CLI error tests, plain and ASan/UBSan;
+#      bench/blk-l1.sh's ratio code on canned figures
 #   2. kvm: the freestanding test guest on this machine's /dev/kvm, plain and ASan/UBSan,
 #      the API socket driven with curl (tests/api/api.sh), and the installed
 #      library used through pkg-config (tests/cli/install.sh)
@@ -50,6 +51,8 @@ for b in build build/asan; do
     suite "unit ($b)" tests/run-unit.sh "$b"/tests/unit/test_*
     suite "cli errors ($b)" tests/cli/errors.sh "$b"/arcvmm
 done
+# bench/blk-l1.sh's round order and ratios on canned figures (no VM)
+suite "bench blk ratios" tests/bench/blk-ratios.sh
 # libFuzzer: every tests/fuzz/fuzz_*.c target, 30 s each (the suite runs them on every
 # change; a longer campaign is tests/fuzz/run.sh SECONDS)
 suite "fuzz" tests/fuzz/run.sh 30
