@@ -39,7 +39,9 @@ SETPRIV=${SETPRIV:-/usr/bin/setpriv}
 
 sl_got() { sed -n "s|^.*arcvmm-init: slirp $1 ||p" "$SL_DIR/log" | head -n 1; }
 
-# L1's servers: the page, and DNS when L1 has no resolver of its own
+# L1's servers: the page, and DNS when L1 has no resolver of its own. They
+# and the forwards live on L1's loopback, which the rig's L1 leaves down.
+ip link set lo up
 head -c 4096 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SL_DIR/www/index.html"
 page=$(sha256sum <"$SL_DIR/www/index.html" | cut -d' ' -f1)
 httpd -f -p 127.0.0.1:8080 -h "$SL_DIR/www" &
