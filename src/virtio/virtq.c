@@ -159,6 +159,25 @@ int virtq_init(struct virtq *q)
                  (unsigned long long)q->used_gpa, q->size);
         return -EINVAL;
     }
+    /* The device writes the used ring: laid over the other two, its own
+     * writes would rewrite what it reads next (a worker could then chase
+     * buffers for ever). No driver does this. */
+    const struct { uint64_t gpa, len; } r[3] = {
+        { q->desc_gpa, VIRTQ_DESC_BYTES(q->size) },
+        { q->avail_gpa, VIRTQ_AVAIL_BYTES(q->size, q->event_idx) },
+        { q->used_gpa, VIRTQ_USED_BYTES(q->size, q->event_idx) },
+    };
+    for (int i = 0; i < 3; i++) {
+        for (int j = i + 1; j < 3; j++) {
+            if (r[i].gpa < r[j].gpa + r[j].len && r[j].gpa < r[i].gpa + r[i].len) {
+                snprintf(q->error, sizeof(q->error), "rings overlap (desc 0x%llx avail 0x%llx "
+                         "used 0x%llx size %u)", (unsigned long long)q->desc_gpa,
+                         (unsigned long long)q->avail_gpa, (unsigned long long)q->used_gpa,
+                         q->size);
+                return -EINVAL;
+            }
+        }
+    }
     q->desc_hva = d;
     q->avail_hva = a;
     q->used_hva = u;
